@@ -1,0 +1,57 @@
+"""Settings from the environment (ZHIJIAN_*) and an optional TOML file; the only module reading os.environ."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from core.models import Severity
+
+PACKAGED_RULE_PACK = Path(__file__).resolve().parent.parent / "knowledge" / "rulepacks" / "retail_banking.yaml"
+
+
+class Settings(BaseSettings):
+    """Runtime configuration. Every field can be set as ZHIJIAN_<NAME> or in the TOML file."""
+
+    model_config = SettingsConfigDict(env_prefix="ZHIJIAN_", extra="ignore", toml_file="zhijian.toml")
+
+    data_dir: Path = Field(default=Path(".zhijian"), description="Where the embedded databases live.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default a SQLite file in data_dir. postgresql+psycopg://… works."
+    )
+    checkpoint_path: Path | None = Field(default=None, description="LangGraph SQLite checkpoints; default in data_dir.")
+    rule_pack: Path = Field(default=PACKAGED_RULE_PACK, description="Rule pack YAML to evaluate with.")
+    default_tenant: str = "default"
+    max_turns: int = Field(default=5000, ge=1, description="Longer transcripts are rejected, not truncated.")
+    max_turn_chars: int = Field(default=10_000, ge=1)
+    max_file_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
+    ticket_due_days: dict[Severity, int] = Field(
+        default_factory=lambda: {Severity.CRITICAL: 1, Severity.HIGH: 3, Severity.MEDIUM: 7, Severity.LOW: 14}
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Explicit arguments win, then the environment, then the TOML file.
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'zhijian.db'}"
+
+    @property
+    def resolved_checkpoint_path(self) -> Path:
+        return self.checkpoint_path or self.data_dir / "checkpoints.db"

@@ -1,0 +1,1 @@
+"""Rule packs, lexicons, sample corpus and (later) the regulation corpus."""

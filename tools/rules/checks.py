@@ -1,0 +1,237 @@
+"""One function per deterministic check kind: (conversation, check) -> CheckResult."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.models import Conversation, Role, Verdict
+from core.scorecard import (
+    ConsistencyCheck,
+    DistressCheck,
+    ForbiddenCheck,
+    Matcher,
+    OrderCheck,
+    RequiredCheck,
+    SemanticCheck,
+    TimingCheck,
+)
+from tools.rules.matching import Hit, compiled, find_hits, fuzzy_score, matches, window_turns
+from tools.sentiment import DistressScorer
+
+
+@dataclass
+class CheckResult:
+    """What a check decided, on which turns (with optional character spans), and how sure it is."""
+
+    verdict: Verdict
+    explanation: str
+    confidence: float = 0.9
+    hits: list[Hit] = field(default_factory=list)
+    turns: list[int] = field(default_factory=list)
+
+    @property
+    def evidence_turns(self) -> list[int]:
+        return sorted({h.turn for h in self.hits} | set(self.turns))
+
+
+def _not_triggered(conversation: Conversation, when: Matcher | None) -> CheckResult | None:
+    if when is not None and not matches(conversation, when):
+        return CheckResult(Verdict.NOT_APPLICABLE, "触发条件未出现（the situation this rule covers did not occur）")
+    return None
+
+
+def check_forbidden(conversation: Conversation, check: ForbiddenCheck, _: DistressScorer) -> CheckResult:
+    if skipped := _not_triggered(conversation, check.when):
+        return skipped
+    hits = find_hits(
+        conversation,
+        check.patterns,
+        role=check.role,
+        turns=window_turns(conversation, check.window),
+        negation_aware=check.negation_aware,
+        skip_reported=check.skip_quoting,
+        unless=check.unless,
+    )
+    if len({h.turn for h in hits}) >= check.min_hits:
+        said = "、".join(dict.fromkeys(conversation.turns[h.turn].text[h.start : h.end] for h in hits))
+        return CheckResult(Verdict.FAIL, f"出现不应出现的表述：{said}", 0.9, hits=hits)
+    return CheckResult(Verdict.PASS, "未出现禁止的表述", 0.85)
+
+
+def check_required(conversation: Conversation, check: RequiredCheck, _: DistressScorer) -> CheckResult:
+    if skipped := _not_triggered(conversation, check.when):
+        return skipped
+    if check.waived_by is not None and (waiver := matches(conversation, check.waived_by)):
+        return CheckResult(Verdict.NOT_APPLICABLE, "要求被豁免（如客户主动挂断）", hits=waiver[:1])
+    eligible = window_turns(conversation, check.window)
+    hits = find_hits(conversation, check.patterns, role=check.role, turns=eligible, negation_aware=True)
+    if hits:
+        return CheckResult(Verdict.PASS, "要求的表述已出现", 0.9, hits=hits[:1])
+    best, best_turn = 0.0, None
+    for index in eligible:
+        turn = conversation.turns[index]
+        if check.role is not None and turn.role is not check.role:
+            continue
+        for phrase in check.phrases:
+            score = fuzzy_score(phrase, turn.text)
+            if score > best:
+                best, best_turn = score, index
+    if best >= check.threshold and best_turn is not None:
+        return CheckResult(Verdict.PASS, f"话术已出现（相似度 {best:.0f}）", 0.6 + 0.4 * best / 100, turns=[best_turn])
+    trigger_turns = sorted({h.turn for h in matches(conversation, check.when)}) if check.when else []
+    wanted = "；".join(check.phrases[:2]) or "；".join(check.patterns[:3])
+    # A near miss on a fuzzy script is less certain than a total absence.
+    confidence = 0.9 if best < check.threshold - 15 else 0.65
+    return CheckResult(Verdict.FAIL, f"未出现要求的表述（应包含：{wanted}）", confidence, turns=trigger_turns[:3])
+
+
+def check_order(conversation: Conversation, check: OrderCheck, _: DistressScorer) -> CheckResult:
+    if skipped := _not_triggered(conversation, check.when):
+        return skipped
+    then_hits = matches(conversation, check.then)
+    if not then_hits:
+        return CheckResult(Verdict.NOT_APPLICABLE, "后续事件未发生")
+    then_turn = min(h.turn for h in then_hits)
+    first_hits = matches(conversation, check.first, turns=range(then_turn))
+    if first_hits:
+        return CheckResult(Verdict.PASS, "顺序正确", 0.85, hits=[first_hits[0]])
+    late = matches(conversation, check.first, turns=range(then_turn, len(conversation.turns)))
+    note = "，之后才补做" if late else ""
+    evidence = [h for h in then_hits if h.turn == then_turn][:1] + late[:1]
+    return CheckResult(Verdict.FAIL, f"在前置步骤之前就发生了后续事件{note}", 0.85, hits=evidence)
+
+
+def _silences(conversation: Conversation, check: TimingCheck) -> list[tuple[int, int]]:
+    turns = conversation.turns
+    found = []
+    for i in range(1, len(turns)):
+        gap = (turns[i].start or 0) - (turns[i - 1].end or 0)
+        if gap <= check.threshold:
+            continue
+        prev, nxt = turns[i - 1], turns[i]
+        # Silence after the agent asked something is the customer thinking, not a hold.
+        customer_checks_in = nxt.role is Role.CUSTOMER and compiled(r"喂|有人吗|还在吗|在吗|人呢").search(nxt.text)
+        agent_owes = nxt.role is Role.AGENT or customer_checks_in or (
+            prev.role is Role.AGENT and not compiled(r"[？?]\s*$|吗\s*$").search(prev.text)
+        )
+        last_agent = next((t for t in reversed(turns[:i]) if t.role is Role.AGENT), None)
+        announced = last_agent is not None and any(compiled(p).search(last_agent.text) for p in check.announce)
+        if agent_owes and not announced:
+            found.append((i - 1, i))
+    return found
+
+
+def check_timing(conversation: Conversation, check: TimingCheck, scorer: DistressScorer) -> CheckResult:
+    if not conversation.timed:
+        return CheckResult(Verdict.NOT_APPLICABLE, "转写没有时间戳，无法计算时长类指标")
+    turns = conversation.turns
+    occurrences: list[tuple[int, ...]] = []
+    if check.metric == "silence":
+        occurrences = list(_silences(conversation, check))
+        what = f"超过 {check.threshold:g} 秒的未告知静默"
+    elif check.metric == "reply_latency":
+        for i in range(1, len(turns)):
+            prev, cur = turns[i - 1], turns[i]
+            if prev.role is Role.CUSTOMER and cur.role is Role.AGENT and scorer.score(prev.text) >= 0.5:
+                if (cur.start or 0) - (prev.end or 0) > check.threshold:
+                    occurrences.append((i - 1, i))
+        what = f"客户情绪激动后超过 {check.threshold:g} 秒才回应"
+    elif check.metric == "overtalk":
+        for i in range(1, len(turns)):
+            prev, cur = turns[i - 1], turns[i]
+            if prev.role is Role.CUSTOMER and cur.role is Role.AGENT:
+                if (prev.end or 0) - (cur.start or 0) >= check.threshold:
+                    occurrences.append((i - 1, i))
+        what = f"坐席在客户说话时抢话（重叠 ≥ {check.threshold:g} 秒）"
+    else:  # speech_rate
+        for i, t in enumerate(turns):
+            duration = (t.end or 0) - (t.start or 0)
+            if t.role is Role.AGENT and len(t.text) >= 20 and duration > 0:
+                if len(t.text) / duration * 60 > check.threshold:
+                    occurrences.append((i,))
+        what = f"语速超过每分钟 {check.threshold:g} 字"
+    if len(occurrences) >= check.min_count:
+        flat = sorted({i for occ in occurrences for i in occ})
+        return CheckResult(Verdict.FAIL, f"{what}：{len(occurrences)} 处", 0.95, turns=flat)
+    return CheckResult(Verdict.PASS, f"未发现{what}", 0.95)
+
+
+def _polar(text: str) -> bool:
+    return bool(compiled(r"^[\s嗯啊哦呃，,]*(是|对|有|没有|没|不是|知道|清楚|了解|晓得|确认)").search(text))
+
+
+def check_consistency(conversation: Conversation, check: ConsistencyCheck, _: DistressScorer) -> CheckResult:
+    turns = conversation.turns
+    asked = 0
+    for q, turn in enumerate(turns):
+        if turn.role is not Role.AGENT or not any(compiled(p).search(turn.text) for p in check.question):
+            continue
+        asked += 1
+        answers = []
+        j = q + 1
+        while j < len(turns) and turns[j].role is not Role.AGENT:
+            if turns[j].role is Role.CUSTOMER:
+                answers.append(j)
+            j += 1
+        if not answers:
+            continue
+        text = "".join(turns[a].text for a in answers)
+        if not _polar(text):
+            continue
+        corrected = any(compiled(p).search(text[1:]) for p in check.correction)
+        flipped = compiled(r"^[^。！？]{0,4}(是|有)[^。！？]{0,6}(不是|没有)|^[^。！？]{0,4}(不是|没有)[^。！？]{0,6}是的").search(text)
+        if not (corrected or flipped):
+            continue
+        if any(compiled(p).search(text) for p in check.clarified):
+            continue
+        follow = turns[j].text if j < len(turns) else ""
+        if follow and any(compiled(p).search(follow) for p in check.reconfirm):
+            continue
+        evidence = [q, *answers] + ([j] if j < len(turns) else [])
+        return CheckResult(Verdict.FAIL, "客户对封闭式问题的回答前后矛盾，坐席未复核即继续", 0.75, turns=evidence)
+    if not asked:
+        return CheckResult(Verdict.NOT_APPLICABLE, "没有封闭式确认问题")
+    return CheckResult(Verdict.PASS, "客户回答一致，或矛盾已复核", 0.7)
+
+
+def check_distress(conversation: Conversation, check: DistressCheck, scorer: DistressScorer) -> CheckResult:
+    turns = conversation.turns
+    upset = 0
+    for i, turn in enumerate(turns):
+        if turn.role is not Role.CUSTOMER or scorer.score(turn.text) < check.threshold:
+            continue
+        upset += 1
+        replies = [k for k in range(i + 1, len(turns)) if turns[k].role is Role.AGENT][: check.within_agent_turns]
+        if not replies:
+            continue
+        acknowledged = find_hits(conversation, check.acknowledge, role=Role.AGENT, turns=replies, negation_aware=True)
+        if not acknowledged:
+            return CheckResult(
+                Verdict.FAIL, "客户情绪激动，坐席随后的回应没有致歉或安抚", 0.7, turns=[i, *replies]
+            )
+    if not upset:
+        return CheckResult(Verdict.NOT_APPLICABLE, "客户没有明显的负面情绪")
+    return CheckResult(Verdict.PASS, "客户的情绪得到回应", 0.7)
+
+
+def check_semantic(conversation: Conversation, check: SemanticCheck, _: DistressScorer) -> CheckResult:
+    if skipped := _not_triggered(conversation, check.when):
+        return skipped
+    return CheckResult(
+        Verdict.NOT_EVALUATED,
+        "需要大模型语义判断，本次未配置大模型（semantic rule: no LLM configured）",
+        confidence=0.0,
+    )
+
+
+CHECKS: dict[str, Callable[[Conversation, Any, DistressScorer], CheckResult]] = {
+    "forbidden": check_forbidden,
+    "required": check_required,
+    "order": check_order,
+    "timing": check_timing,
+    "consistency": check_consistency,
+    "distress": check_distress,
+    "semantic": check_semantic,
+}
