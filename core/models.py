@@ -234,7 +234,8 @@ class Evaluation(BaseModel):
 
     @property
     def failed(self) -> list[Finding]:
-        return [f for f in self.findings if f.verdict is Verdict.FAIL and f.suppressed_by is None]
+        """Every violation found, including those outranked by a higher-priority finding (not deducted twice)."""
+        return [f for f in self.findings if f.verdict is Verdict.FAIL]
 
 
 class TicketStatus(StrEnum):

@@ -143,7 +143,7 @@ class DistressCheck(_Spec):
     acknowledge: list[str] = Field(
         default_factory=lambda: [
             r"理解", r"抱歉", r"对不起", r"不好意思", r"别着急", r"别急", r"着急", r"给您带来", r"体谅", r"辛苦",
-            r"放心", r"明白您", r"心情", r"道歉", r"我们的问题", r"添麻烦", r"失误",
+            r"放心", r"明白您", r"心情", r"道歉", r"我们的问题", r"添麻烦", r"失误", r"感谢您的(耐心|理解)", r"(持续|马上|立即)跟进",
         ]
     )
     within_agent_turns: int = Field(default=2, ge=1)

@@ -1,0 +1,1 @@
+"""The agents: QM (quality evaluation). Insight and coach agents come later."""

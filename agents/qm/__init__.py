@@ -1,0 +1,1 @@
+"""The QM agent: small models first, the large model only where it pays."""

@@ -1,0 +1,200 @@
+"""The `zhijian` command line: evaluate transcripts, run the demo, inspect rule packs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from api.render import console, evaluation_panel, summary_table
+from core.errors import InputError, ZhijianError
+from core.models import Conversation, Evaluation, Ticket
+from core.settings import Settings
+from core.store import Store
+from graphs.qm import build_graph, evaluate_conversation
+from graphs.wiring import build_qm_context, open_sqlite_checkpointer
+from knowledge.samples import SAMPLE_CONVERSATIONS, load_expected_codes
+from tools.accuracy import CodeCounts
+from tools.transcripts import expand_paths, read_path
+
+app = typer.Typer(help="智检 Zhijian — quality management for financial contact centres.", no_args_is_help=True)
+out = console()
+err = console(stderr=True)
+
+
+class OutputFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+
+
+@dataclass
+class BatchResult:
+    evaluated: list[tuple[Conversation, Evaluation, list[Ticket]]] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
+
+
+def _settings(data_dir: Path | None, rule_pack: Path | None, database_url: str | None) -> Settings:
+    overrides: dict[str, Any] = {}
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    if rule_pack is not None:
+        overrides["rule_pack"] = rule_pack
+    if database_url is not None:
+        overrides["database_url"] = database_url
+    return Settings(**overrides)
+
+
+def _read_all(paths: list[Path], settings: Settings) -> tuple[list[Conversation], list[InputError]]:
+    conversations: list[Conversation] = []
+    errors: list[InputError] = []
+    for item in expand_paths(paths):
+        if isinstance(item, InputError):
+            errors.append(item)
+            continue
+        for parsed in read_path(item, max_bytes=settings.max_file_bytes):
+            if isinstance(parsed, InputError):
+                errors.append(parsed)
+            elif len(parsed.turns) > settings.max_turns:
+                errors.append(
+                    InputError(
+                        f"conversation {parsed.id!r} has {len(parsed.turns)} turns, over the limit of "
+                        f"{settings.max_turns} (ZHIJIAN_MAX_TURNS)",
+                        source=str(item),
+                    )
+                )
+            else:
+                conversations.append(parsed)
+    return conversations, errors
+
+
+def run_batch(paths: list[Path], settings: Settings, *, dry_run: bool, quiet: bool = False) -> BatchResult:
+    """Read every path, evaluate every good conversation, collect the bad ones with their reasons."""
+    conversations, errors = _read_all(paths, settings)
+    for e in errors:
+        err.print(f"[red]✗ {e}[/red]")
+    result = BatchResult(errors=errors)
+    if not conversations:
+        return result
+    store = None if dry_run else Store.from_url(settings.resolved_database_url)
+    context = build_qm_context(settings, store=store)
+    checkpointer = None if dry_run else open_sqlite_checkpointer(settings.resolved_checkpoint_path)
+    graph = build_graph(checkpointer=checkpointer)
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=quiet,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("质检中 evaluating", total=len(conversations))
+        for conversation in conversations:
+            output = evaluate_conversation(graph, context, conversation)
+            result.evaluated.append((conversation, output["evaluation"], output.get("tickets", [])))
+            progress.advance(task)
+    return result
+
+
+def evaluation_json(evaluation: Evaluation, tickets: list[Ticket]) -> str:
+    """The public JSON line for pipelines: the evaluation plus `conversation_id`-keyed tickets."""
+    payload = evaluation.model_dump(mode="json")
+    payload["tickets"] = [t.model_dump(mode="json") for t in tickets]
+    return json.dumps(payload, ensure_ascii=False)
+
+
+@app.command()
+def evaluate(
+    paths: Annotated[list[Path], typer.Argument(help="Transcript files (.json, .jsonl, .txt) or folders.")],
+    output_format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table for people, json for pipelines.")] = OutputFormat.TABLE,
+    rule_pack: Annotated[Path | None, typer.Option(help="Rule pack YAML (default: the packaged retail pack).")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Where the embedded databases live.")] = None,
+    database_url: Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL, e.g. postgresql+psycopg://…")] = None,
+    dry_run: Annotated[bool, typer.Option(help="Evaluate without storing anything.")] = False,
+    details: Annotated[bool, typer.Option(help="With table output, show each conversation's findings.")] = True,
+) -> None:
+    """Evaluate conversations; bad records are reported on stderr and skipped (exit code 1), the rest evaluated."""
+    try:
+        settings = _settings(data_dir, rule_pack, database_url)
+        batch = run_batch(paths, settings, dry_run=dry_run, quiet=output_format is OutputFormat.JSON)
+    except ZhijianError as exc:
+        err.print(f"[red]error: {exc}[/red]")
+        raise typer.Exit(2) from None
+    if output_format is OutputFormat.JSON:
+        for _, evaluation, tickets in batch.evaluated:
+            sys.stdout.write(evaluation_json(evaluation, tickets) + "\n")
+    else:
+        if details:
+            for _, evaluation, tickets in batch.evaluated:
+                out.print(evaluation_panel(evaluation, tickets))
+        if batch.evaluated:
+            out.print(summary_table([(e, t) for _, e, t in batch.evaluated]))
+    err.print(f"{len(batch.evaluated)} evaluated, {len(batch.errors)} rejected")
+    if batch.errors:
+        raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    data_dir: Annotated[Path, typer.Option(help="A fresh folder for the demo's databases.")] = Path(".zhijian/demo"),
+) -> None:
+    """Evaluate the bundled sample corpus and compare the findings with its expected category codes."""
+    if data_dir.exists():
+        shutil.rmtree(data_dir)
+    settings = _settings(data_dir, None, None)
+    out.rule("智检 Zhijian demo — 样例语料质检")
+    batch = run_batch([SAMPLE_CONVERSATIONS], settings, dry_run=False)
+    for index, (_, evaluation, tickets) in enumerate(batch.evaluated, start=1):
+        out.print(evaluation_panel(evaluation, tickets, label=f"{index}/{len(batch.evaluated)} "))
+    out.print(summary_table([(e, t) for _, e, t in batch.evaluated]))
+    expected = load_expected_codes()
+    counts = CodeCounts()
+    for conversation, evaluation, _ in batch.evaluated:
+        counts.add(expected.get(conversation.id, set()), {f.code for f in evaluation.failed})
+    out.print(counts.table("与标注对比（规则层，未启用大模型）"))
+    tickets = sum(len(t) for _, _, t in batch.evaluated)
+    out.print(
+        f"{len(batch.evaluated)} conversations evaluated, {tickets} tickets opened; "
+        f"stored in {settings.resolved_database_url}"
+    )
+    if batch.errors:
+        raise typer.Exit(1)
+
+
+@app.command()
+def rules(
+    rule_pack: Annotated[Path | None, typer.Option(help="Rule pack YAML (default: the packaged retail pack).")] = None,
+) -> None:
+    """List the rules of a rule pack (validating it)."""
+    from rich.table import Table
+
+    from knowledge.rulepacks import load_scorecard
+
+    settings = _settings(None, rule_pack, None)
+    try:
+        card = load_scorecard(settings.rule_pack)
+    except ZhijianError as exc:
+        err.print(f"[red]error: {exc}[/red]")
+        raise typer.Exit(2) from None
+    table = Table(title=f"{card.name} {card.version} — {len(card.rules)} rules")
+    for header in ("id", "code", "name", "dimension", "check", "deduction", "severity", "scenarios"):
+        table.add_column(header)
+    for r in card.rules:
+        table.add_row(
+            r.id, r.code, r.name, r.effective_dimension.value, r.check.type, f"{r.deduction:g}",
+            r.severity.value + (" · auto-fail" if r.auto_fail else ""), ",".join(r.scenarios) or "all",
+        )
+    out.print(table)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of an input conversation."""
+    sys.stdout.write(json.dumps(Conversation.model_json_schema(), ensure_ascii=False, indent=2) + "\n")
