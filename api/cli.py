@@ -24,7 +24,9 @@ from knowledge.samples import SAMPLE_CONVERSATIONS, load_expected_codes
 from tools.accuracy import CodeCounts
 from tools.transcripts import expand_paths, read_path
 
-app = typer.Typer(help="智检 Zhijian — quality management for financial contact centres.", no_args_is_help=True)
+app = typer.Typer(
+    help="智检 Zhijian — quality management for financial contact centres.", no_args_is_help=True
+)
 out = console()
 err = console(stderr=True)
 
@@ -78,7 +80,7 @@ def run_batch(paths: list[Path], settings: Settings, *, dry_run: bool, quiet: bo
     """Read every path, evaluate every good conversation, collect the bad ones with their reasons."""
     conversations, errors = _read_all(paths, settings)
     for e in errors:
-        err.print(f"[red]✗ {e}[/red]")
+        err.print(f"[red]✗ {e}[/red]", soft_wrap=True)
     result = BatchResult(errors=errors)
     if not conversations:
         return result
@@ -113,19 +115,27 @@ def evaluation_json(evaluation: Evaluation, tickets: list[Ticket]) -> str:
 @app.command()
 def evaluate(
     paths: Annotated[list[Path], typer.Argument(help="Transcript files (.json, .jsonl, .txt) or folders.")],
-    output_format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table for people, json for pipelines.")] = OutputFormat.TABLE,
-    rule_pack: Annotated[Path | None, typer.Option(help="Rule pack YAML (default: the packaged retail pack).")] = None,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="table for people, json for pipelines.")
+    ] = OutputFormat.TABLE,
+    rule_pack: Annotated[
+        Path | None, typer.Option(help="Rule pack YAML (default: the packaged retail pack).")
+    ] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Where the embedded databases live.")] = None,
-    database_url: Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL, e.g. postgresql+psycopg://…")] = None,
+    database_url: Annotated[
+        str | None, typer.Option("--db", help="SQLAlchemy URL, e.g. postgresql+psycopg://…")
+    ] = None,
     dry_run: Annotated[bool, typer.Option(help="Evaluate without storing anything.")] = False,
-    details: Annotated[bool, typer.Option(help="With table output, show each conversation's findings.")] = True,
+    details: Annotated[
+        bool, typer.Option(help="With table output, show each conversation's findings.")
+    ] = True,
 ) -> None:
-    """Evaluate conversations; bad records are reported on stderr and skipped (exit code 1), the rest evaluated."""
+    """Evaluate conversations; bad records are reported on stderr and skipped (exit 1), the rest evaluated."""
     try:
         settings = _settings(data_dir, rule_pack, database_url)
         batch = run_batch(paths, settings, dry_run=dry_run, quiet=output_format is OutputFormat.JSON)
     except ZhijianError as exc:
-        err.print(f"[red]error: {exc}[/red]")
+        err.print(f"[red]error: {exc}[/red]", soft_wrap=True)
         raise typer.Exit(2) from None
     if output_format is OutputFormat.JSON:
         for _, evaluation, tickets in batch.evaluated:
@@ -143,7 +153,9 @@ def evaluate(
 
 @app.command()
 def demo(
-    data_dir: Annotated[Path, typer.Option(help="A fresh folder for the demo's databases.")] = Path(".zhijian/demo"),
+    data_dir: Annotated[Path, typer.Option(help="A fresh folder for the demo's databases.")] = Path(
+        ".zhijian/demo"
+    ),
 ) -> None:
     """Evaluate the bundled sample corpus and compare the findings with its expected category codes."""
     if data_dir.exists():
@@ -170,7 +182,9 @@ def demo(
 
 @app.command()
 def rules(
-    rule_pack: Annotated[Path | None, typer.Option(help="Rule pack YAML (default: the packaged retail pack).")] = None,
+    rule_pack: Annotated[
+        Path | None, typer.Option(help="Rule pack YAML (default: the packaged retail pack).")
+    ] = None,
 ) -> None:
     """List the rules of a rule pack (validating it)."""
     from rich.table import Table
@@ -181,15 +195,21 @@ def rules(
     try:
         card = load_scorecard(settings.rule_pack)
     except ZhijianError as exc:
-        err.print(f"[red]error: {exc}[/red]")
+        err.print(f"[red]error: {exc}[/red]", soft_wrap=True)
         raise typer.Exit(2) from None
     table = Table(title=f"{card.name} {card.version} — {len(card.rules)} rules")
     for header in ("id", "code", "name", "dimension", "check", "deduction", "severity", "scenarios"):
         table.add_column(header)
     for r in card.rules:
         table.add_row(
-            r.id, r.code, r.name, r.effective_dimension.value, r.check.type, f"{r.deduction:g}",
-            r.severity.value + (" · auto-fail" if r.auto_fail else ""), ",".join(r.scenarios) or "all",
+            r.id,
+            r.code,
+            r.name,
+            r.effective_dimension.value,
+            r.check.type,
+            f"{r.deduction:g}",
+            r.severity.value + (" · auto-fail" if r.auto_fail else ""),
+            ",".join(r.scenarios) or "all",
         )
     out.print(table)
 

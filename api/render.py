@@ -28,7 +28,9 @@ def _time(start: float | None, end: float | None) -> str:
 def _finding(f: Finding) -> Group:
     head = Text()
     if f.verdict is Verdict.FAIL:
-        head.append(f" {f.code} ", style="bold white on red" if f.severity.rank >= 2 else "bold black on yellow")
+        head.append(
+            f" {f.code} ", style="bold white on red" if f.severity.rank >= 2 else "bold black on yellow"
+        )
     else:
         head.append(f" {f.code} ", style="bold black on bright_black")
     head.append(f" {f.rule_name}", style="bold")
@@ -53,7 +55,7 @@ def _finding(f: Finding) -> Group:
 def evaluation_panel(evaluation: Evaluation, tickets: list[Ticket], *, label: str = "") -> Panel:
     """One conversation: the four dimension scores, total, risk, findings with evidence, and tickets."""
     scores = Table.grid(padding=(0, 2))
-    for d in Dimension:
+    for _ in Dimension:
         scores.add_column()
     scores.add_column()
     scores.add_column()
@@ -65,14 +67,18 @@ def evaluation_panel(evaluation: Evaluation, tickets: list[Ticket], *, label: st
     parts: list[Table | Text | Group] = [scores]
     shown = [f for f in evaluation.findings if f.verdict in (Verdict.FAIL, Verdict.NOT_EVALUATED)]
     failed = [f for f in shown if f.verdict is Verdict.FAIL]
-    parts.append(Text(f"违规 {len(failed)} 项" + ("，需人工复核" if evaluation.needs_review else ""), style="bold"))
+    parts.append(
+        Text(f"违规 {len(failed)} 项" + ("，需人工复核" if evaluation.needs_review else ""), style="bold")
+    )
     parts.extend(_finding(f) for f in failed)
     for note in evaluation.notes:
         parts.append(Text(f"注：{note}", style="dim italic"))
     for t in tickets:
         parts.append(Text(f"工单 {t.id}：{t.title}，截止 {t.due_at:%Y-%m-%d}", style="bold magenta"))
     title = f"{label}{evaluation.conversation_id} · 坐席 {evaluation.agent_id or '-'}"
-    return Panel(Group(*parts), title=title, title_align="left", border_style=RISK_STYLE[evaluation.risk_level])
+    return Panel(
+        Group(*parts), title=title, title_align="left", border_style=RISK_STYLE[evaluation.risk_level]
+    )
 
 
 def summary_table(rows: list[tuple[Evaluation, list[Ticket]]]) -> Table:

@@ -1,6 +1,7 @@
 """Precision and recall per category code of the rule tier on the labelled sets.
 
-Sets: the bundled sample corpus (knowledge/samples) and, when present, ../shared/data/dialogues/dev_labeled.jsonl.
+Sets: the bundled sample corpus (knowledge/samples) and, when present,
+../shared/data/dialogues/dev_labeled.jsonl.
 Runs the real QM graph in dry-run mode (nothing stored). Usage: python benchmarks/accuracy.py [--verbose]
 """
 
@@ -50,7 +51,9 @@ def main(verbose: bool = False) -> None:
             gold = expected.get(conversation.id, set())
             counts.add(gold, predicted)
             if verbose and predicted != gold:
-                console.print(f"{conversation.id}: missed {sorted(gold - predicted)} extra {sorted(predicted - gold)}")
+                console.print(
+                    f"{conversation.id}: missed {sorted(gold - predicted)} extra {sorted(predicted - gold)}"
+                )
         console.print(counts.table(f"rule tier — {name}"))
 
 

@@ -83,7 +83,10 @@ Seconds = Annotated[float, Field(ge=0)]
 
 
 ROLE_ALIASES: dict[str, Role] = {
-    **{a: Role.AGENT for a in ("agent", "坐席", "座席", "客服", "专员", "客户经理", "理财经理", "催收员", "回访专员")},
+    **{
+        a: Role.AGENT
+        for a in ("agent", "坐席", "座席", "客服", "专员", "客户经理", "理财经理", "催收员", "回访专员")
+    },
     **{a: Role.CUSTOMER for a in ("customer", "客户", "用户", "来电人", "顾客", "client", "caller")},
     **{a: Role.SYSTEM for a in ("system", "系统", "ivr")},
 }
@@ -234,7 +237,7 @@ class Evaluation(BaseModel):
 
     @property
     def failed(self) -> list[Finding]:
-        """Every violation found, including those outranked by a higher-priority finding (not deducted twice)."""
+        """Every violation found, including those outranked by a higher-priority one (deducted once)."""
         return [f for f in self.findings if f.verdict is Verdict.FAIL]
 
 

@@ -45,7 +45,9 @@ class Window(_Spec):
     last_turns: int | None = Field(default=None, ge=1)
     first_seconds: float | None = Field(default=None, gt=0)
     after: Matcher | None = None
-    span: int | None = Field(default=None, ge=1, description="With after: only this many turns after the event.")
+    span: int | None = Field(
+        default=None, ge=1, description="With after: only this many turns after the event."
+    )
     before: Matcher | None = None
 
 
@@ -56,10 +58,13 @@ class ForbiddenCheck(_Spec):
     patterns: list[str] = Field(min_length=1)
     role: Role | None = Role.AGENT
     window: Window | None = None
-    unless: list[str] = Field(default_factory=list, description="Patterns that clear a match in the same turn.")
+    unless: list[str] = Field(
+        default_factory=list, description="Patterns that clear a match in the same turn."
+    )
     negation_aware: bool = Field(default=True, description="'不保本' is not '保本'.")
     skip_quoting: bool = Field(
-        default=True, description="An agent repeating the customer's words, or denying them, is not saying them."
+        default=True,
+        description="An agent repeating the customer's words, or denying them, is not saying them.",
     )
     when: Matcher | None = Field(default=None, description="The rule applies only where this matches.")
     min_hits: int = Field(default=1, ge=1, description="How many matching turns make a failure.")
@@ -72,12 +77,16 @@ class RequiredCheck(_Spec):
 
     type: Literal["required"] = "required"
     phrases: list[str] = Field(default_factory=list, description="Script lines matched fuzzily.")
-    patterns: list[str] = Field(default_factory=list, description="Regular expressions, any of which satisfies.")
+    patterns: list[str] = Field(
+        default_factory=list, description="Regular expressions, any of which satisfies."
+    )
     role: Role | None = Role.AGENT
     window: Window | None = None
     threshold: float = Field(default=80, ge=50, le=100, description="Fuzzy match score (0-100) for phrases.")
     when: Matcher | None = None
-    waived_by: Matcher | None = Field(default=None, description="Where this matches the requirement does not apply.")
+    waived_by: Matcher | None = Field(
+        default=None, description="Where this matches the requirement does not apply."
+    )
 
     _check_patterns = field_validator("patterns")(_compile_all)
 
@@ -102,10 +111,20 @@ class TimingCheck(_Spec):
 
     type: Literal["timing"] = "timing"
     metric: Literal["silence", "reply_latency", "overtalk", "speech_rate"]
-    threshold: float = Field(gt=0, description="Seconds (silence, latency, overlap) or characters per minute.")
+    threshold: float = Field(
+        gt=0, description="Seconds (silence, latency, overlap) or characters per minute."
+    )
     min_count: int = Field(default=1, ge=1, description="How many occurrences make a failure.")
     announce: list[str] = Field(
-        default_factory=lambda: [r"稍等", r"稍候", r"不要挂机", r"别挂", r"请您等", r"马上.{0,4}查", r"查询一下"],
+        default_factory=lambda: [
+            r"稍等",
+            r"稍候",
+            r"不要挂机",
+            r"别挂",
+            r"请您等",
+            r"马上.{0,4}查",
+            r"查询一下",
+        ],
         description="For silence: an agent turn matching these announced the hold.",
     )
 
@@ -120,11 +139,29 @@ class ConsistencyCheck(_Spec):
         default_factory=lambda: [r"吗[？?]?$", r"是否", r"是不是", r"有没有", r"对吗", r"对不对", r"能否"]
     )
     correction: list[str] = Field(
-        default_factory=lambda: [r"其实", r"不过", r"但是", r"不对", r"说错", r"哦对了", r"以前的", r"只是", r"帮我"]
+        default_factory=lambda: [
+            r"其实",
+            r"不过",
+            r"但是",
+            r"不对",
+            r"说错",
+            r"哦对了",
+            r"以前的",
+            r"只是",
+            r"帮我",
+        ]
     )
     reconfirm: list[str] = Field(
         default_factory=lambda: [
-            r"再.{0,2}确认", r"确认一下", r"核实一下", r"您是说", r"也就是说", r"什么情况", r"具体", r"到底", r"再问",
+            r"再.{0,2}确认",
+            r"确认一下",
+            r"核实一下",
+            r"您是说",
+            r"也就是说",
+            r"什么情况",
+            r"具体",
+            r"到底",
+            r"再问",
         ]
     )
     clarified: list[str] = Field(
@@ -142,8 +179,25 @@ class DistressCheck(_Spec):
     threshold: float = Field(default=0.5, ge=0, le=1, description="Distress score that counts as upset.")
     acknowledge: list[str] = Field(
         default_factory=lambda: [
-            r"理解", r"抱歉", r"对不起", r"不好意思", r"别着急", r"别急", r"着急", r"给您带来", r"体谅", r"辛苦",
-            r"放心", r"明白您", r"心情", r"道歉", r"我们的问题", r"添麻烦", r"失误", r"感谢您的(耐心|理解)", r"(持续|马上|立即)跟进",
+            r"理解",
+            r"抱歉",
+            r"对不起",
+            r"不好意思",
+            r"别着急",
+            r"别急",
+            r"着急",
+            r"给您带来",
+            r"体谅",
+            r"辛苦",
+            r"放心",
+            r"明白您",
+            r"心情",
+            r"道歉",
+            r"我们的问题",
+            r"添麻烦",
+            r"失误",
+            r"感谢您的(耐心|理解)",
+            r"(持续|马上|立即)跟进",
         ]
     )
     within_agent_turns: int = Field(default=2, ge=1)
@@ -161,7 +215,13 @@ class SemanticCheck(_Spec):
 
 
 Check = Annotated[
-    ForbiddenCheck | RequiredCheck | OrderCheck | TimingCheck | ConsistencyCheck | DistressCheck | SemanticCheck,
+    ForbiddenCheck
+    | RequiredCheck
+    | OrderCheck
+    | TimingCheck
+    | ConsistencyCheck
+    | DistressCheck
+    | SemanticCheck,
     Field(discriminator="type"),
 ]
 

@@ -14,7 +14,9 @@ from pydantic_settings import (
 
 from core.models import Severity
 
-PACKAGED_RULE_PACK = Path(__file__).resolve().parent.parent / "knowledge" / "rulepacks" / "retail_banking.yaml"
+PACKAGED_RULE_PACK = (
+    Path(__file__).resolve().parent.parent / "knowledge" / "rulepacks" / "retail_banking.yaml"
+)
 
 
 class Settings(BaseSettings):
@@ -24,9 +26,12 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default=Path(".zhijian"), description="Where the embedded databases live.")
     database_url: str | None = Field(
-        default=None, description="SQLAlchemy URL; default a SQLite file in data_dir. postgresql+psycopg://… works."
+        default=None,
+        description="SQLAlchemy URL; default a SQLite file in data_dir. postgresql+psycopg://… works.",
     )
-    checkpoint_path: Path | None = Field(default=None, description="LangGraph SQLite checkpoints; default in data_dir.")
+    checkpoint_path: Path | None = Field(
+        default=None, description="LangGraph SQLite checkpoints; default in data_dir."
+    )
     rule_pack: Path = Field(default=PACKAGED_RULE_PACK, description="Rule pack YAML to evaluate with.")
     default_tenant: str = "default"
     max_turns: int = Field(default=5000, ge=1, description="Longer transcripts are rejected, not truncated.")

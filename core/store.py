@@ -113,7 +113,7 @@ class TicketRow(Base):
 
 
 class PiiVaultRow(Base):
-    """Placeholder → original value, per conversation. Local only: never returned by evaluations or sent out."""
+    """Placeholder → original value, per conversation. Local only: never in evaluations, never sent out."""
 
     __tablename__ = "pii_vault"
     __table_args__ = (UniqueConstraint("conversation_pk", "placeholder"),)
@@ -199,7 +199,9 @@ class Store:
                 )
                 if existing is not None:
                     return Evaluation.model_validate(existing.payload)
-                known = set(s.scalars(select(PiiVaultRow.placeholder).where(PiiVaultRow.conversation_pk == conv.pk)))
+                known = set(
+                    s.scalars(select(PiiVaultRow.placeholder).where(PiiVaultRow.conversation_pk == conv.pk))
+                )
                 s.add_all(
                     PiiVaultRow(conversation_pk=conv.pk, placeholder=p, kind=k, value=v)
                     for p, k, v in pii

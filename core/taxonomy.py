@@ -22,14 +22,21 @@ CATEGORIES: dict[str, Category] = {
     for c in (
         Category("C01", "身份未核实", "identity not verified", _C),
         Category("C02", "风险揭示缺失", "risk disclosure missing", _C),
-        Category("C03", "承诺保本保收益/夸大收益", "guaranteed principal or return promised, exaggerated returns", _C),
+        Category(
+            "C03",
+            "承诺保本保收益/夸大收益",
+            "guaranteed principal or return promised, exaggerated returns",
+            _C,
+        ),
         Category("C04", "适当性不符", "suitability: product against stated risk tolerance or needs", _C),
         Category("C05", "误导性比较", "misleading comparison (e.g. wealth product as a deposit)", _C),
         Category("C06", "未告知犹豫期", "cooling-off period not told", _C),
         Category("C07", "费用利率还款条款缺失或错误", "fees, rates or repayment terms missing or wrong", _C),
         Category("C08", "隐私泄露", "privacy breach", _C),
         Category("C09", "催收违规", "collection misconduct", _C),
-        Category("C10", "回访答复矛盾未复核", "customer's inconsistent answers in a call-back not reconfirmed", _C),
+        Category(
+            "C10", "回访答复矛盾未复核", "customer's inconsistent answers in a call-back not reconfirmed", _C
+        ),
         Category("C11", "反洗钱/KYC风险信号被忽视", "AML/KYC red flag ignored", _C),
         Category("C12", "超权限承诺", "commitment beyond authority", _C),
         Category("S01", "态度生硬/不耐烦/敷衍", "rude, impatient or perfunctory", _S),

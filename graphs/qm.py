@@ -27,7 +27,7 @@ def builder() -> StateGraph[QMState, QMContext, QMInput, QMOutput]:
     graph.add_conditional_edges("ingest", route_after_ingest, ["redact", END])
     graph.add_edge("redact", "run_rules")
     graph.add_edge("run_rules", "score")
-    # The evaluation is stored before its ticket, so a crash in between leaves no ticket without an evaluation;
+    # The evaluation is stored before its ticket, so a crash in between never leaves an orphan ticket;
     # the rerun finds the evaluation and the idempotent ticket node completes the work.
     graph.add_edge("score", "persist")
     graph.add_edge("persist", "open_tickets")
@@ -35,14 +35,17 @@ def builder() -> StateGraph[QMState, QMContext, QMInput, QMOutput]:
     return graph
 
 
-def build_graph(*, checkpointer: BaseCheckpointSaver[Any] | None = None) -> CompiledStateGraph[Any, Any, Any, Any]:
+def build_graph(
+    *, checkpointer: BaseCheckpointSaver[Any] | None = None
+) -> CompiledStateGraph[Any, Any, Any, Any]:
     return builder().compile(checkpointer=checkpointer)
 
 
 def thread_id(conversation: Conversation, context: QMContext) -> str:
     """One checkpoint thread per conversation content and rule-pack version."""
     card = context.scorecard
-    return f"qm:{conversation.tenant}:{conversation.id}:{conversation.content_hash()[:16]}:{card.name}:{card.version}"
+    content = conversation.content_hash()[:16]
+    return f"qm:{conversation.tenant}:{conversation.id}:{content}:{card.name}:{card.version}"
 
 
 def evaluate_conversation(
@@ -50,6 +53,9 @@ def evaluate_conversation(
 ) -> QMOutput:
     """Run the QM flow on one conversation. Only the final (redacted) state is checkpointed, so raw PII
     in the input never reaches the checkpoint store."""
+    if graph.checkpointer is None:
+        result: QMOutput = graph.invoke({"conversation": conversation}, context=context)
+        return result
     config = {"configurable": {"thread_id": thread_id(conversation, context)}}
-    result: QMOutput = graph.invoke({"conversation": conversation}, config, context=context, durability="exit")
+    result = graph.invoke({"conversation": conversation}, config, context=context, durability="exit")
     return result

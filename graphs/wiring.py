@@ -16,7 +16,9 @@ from tools.sentiment import DistressScorer
 from tools.tickets import TicketPolicy
 
 
-def build_qm_context(settings: Settings, *, store: Store | None, scorer: DistressScorer | None = None) -> QMContext:
+def build_qm_context(
+    settings: Settings, *, store: Store | None, scorer: DistressScorer | None = None
+) -> QMContext:
     """Load the configured rule pack and build the engine once; pass the result to every run."""
     scorecard = load_scorecard(settings.rule_pack)
     return QMContext(

@@ -15,7 +15,7 @@ from tools.transcripts import describe_validation_error, parse_plain_transcript
 
 
 def parse_scorecard(text: str, *, source: str = "<rule pack>") -> Scorecard:
-    """Validate rule-pack YAML text; the version gets the content hash so an edit is never mistaken for the old pack."""
+    """Validate rule-pack YAML; the version gets a content hash, so an edit never passes for the old pack."""
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as exc:

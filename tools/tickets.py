@@ -51,10 +51,14 @@ def draft_ticket(
         agent_id=conversation.agent_id,
         team=conversation.team,
         priority=priority,
-        title=f"[{priority.value}] {who} 会话 {conversation.id} 质检整改：{codes}（得分 {evaluation.total:g}）",
+        title=f"[{priority.value}] {who} 会话 {conversation.id} 质检整改：{codes}（得分 {evaluation.total:g}）",  # noqa: E501
         findings=[
             TicketFinding(
-                rule_id=f.rule_id, code=f.code, rule_name=f.rule_name, severity=f.severity, evidence=f.evidence
+                rule_id=f.rule_id,
+                code=f.code,
+                rule_name=f.rule_name,
+                severity=f.severity,
+                evidence=f.evidence,
             )
             for f in failed
         ],

@@ -38,7 +38,9 @@ class CheckResult:
 
 def _not_triggered(conversation: Conversation, when: Matcher | None) -> CheckResult | None:
     if when is not None and not matches(conversation, when):
-        return CheckResult(Verdict.NOT_APPLICABLE, "触发条件未出现（the situation this rule covers did not occur）")
+        return CheckResult(
+            Verdict.NOT_APPLICABLE, "触发条件未出现（the situation this rule covers did not occur）"
+        )
     return None
 
 
@@ -79,12 +81,29 @@ def check_required(conversation: Conversation, check: RequiredCheck, _: Distress
             if score > best:
                 best, best_turn = score, index
     if best >= check.threshold and best_turn is not None:
-        return CheckResult(Verdict.PASS, f"话术已出现（相似度 {best:.0f}）", 0.6 + 0.4 * best / 100, turns=[best_turn])
-    trigger_turns = sorted({h.turn for h in matches(conversation, check.when)}) if check.when else []
+        return CheckResult(
+            Verdict.PASS, f"话术已出现（相似度 {best:.0f}）", 0.6 + 0.4 * best / 100, turns=[best_turn]
+        )
     wanted = "；".join(check.phrases[:2]) or "；".join(check.patterns[:3])
     # A near miss on a fuzzy script is less certain than a total absence.
     confidence = 0.9 if best < check.threshold - 15 else 0.65
-    return CheckResult(Verdict.FAIL, f"未出现要求的表述（应包含：{wanted}）", confidence, turns=trigger_turns[:3])
+    return CheckResult(
+        Verdict.FAIL,
+        f"未出现要求的表述（应包含：{wanted}）",
+        confidence,
+        turns=_where_due(conversation, check, eligible),
+    )
+
+
+def _where_due(conversation: Conversation, check: RequiredCheck, eligible: list[int]) -> list[int]:
+    """Evidence for an absence: what triggered the requirement, else the turn where it was due."""
+    if check.when is not None:
+        return sorted({h.turn for h in matches(conversation, check.when)})[:3]
+    speaker = [i for i in eligible if check.role is None or conversation.turns[i].role is check.role]
+    if not speaker:
+        return []
+    closing = check.window is not None and check.window.last_turns is not None
+    return [speaker[-1]] if closing else [speaker[0]]
 
 
 def check_order(conversation: Conversation, check: OrderCheck, _: DistressScorer) -> CheckResult:
@@ -112,46 +131,78 @@ def _silences(conversation: Conversation, check: TimingCheck) -> list[tuple[int,
             continue
         prev, nxt = turns[i - 1], turns[i]
         # Silence after the agent asked something is the customer thinking, not a hold.
-        customer_checks_in = nxt.role is Role.CUSTOMER and compiled(r"喂|有人吗|还在吗|在吗|人呢").search(nxt.text)
-        agent_owes = nxt.role is Role.AGENT or customer_checks_in or (
-            prev.role is Role.AGENT and not compiled(r"[？?]\s*$|吗\s*$").search(prev.text)
+        customer_checks_in = nxt.role is Role.CUSTOMER and compiled(r"喂|有人吗|还在吗|在吗|人呢").search(
+            nxt.text
+        )
+        agent_owes = (
+            nxt.role is Role.AGENT
+            or customer_checks_in
+            or (prev.role is Role.AGENT and not compiled(r"[？?]\s*$|吗\s*$").search(prev.text))
         )
         last_agent = next((t for t in reversed(turns[:i]) if t.role is Role.AGENT), None)
-        announced = last_agent is not None and any(compiled(p).search(last_agent.text) for p in check.announce)
+        announced = last_agent is not None and any(
+            compiled(p).search(last_agent.text) for p in check.announce
+        )
         if agent_owes and not announced:
             found.append((i - 1, i))
     return found
 
 
+def _reply_latencies(
+    conversation: Conversation, check: TimingCheck, scorer: DistressScorer
+) -> list[tuple[int, ...]]:
+    turns = conversation.turns
+    return [
+        (i - 1, i)
+        for i in range(1, len(turns))
+        if turns[i - 1].role is Role.CUSTOMER
+        and turns[i].role is Role.AGENT
+        and scorer.score(turns[i - 1].text) >= 0.5
+        and (turns[i].start or 0) - (turns[i - 1].end or 0) > check.threshold
+    ]
+
+
+def _overtalks(conversation: Conversation, check: TimingCheck, _: DistressScorer) -> list[tuple[int, ...]]:
+    turns = conversation.turns
+    return [
+        (i - 1, i)
+        for i in range(1, len(turns))
+        if turns[i - 1].role is Role.CUSTOMER
+        and turns[i].role is Role.AGENT
+        and (turns[i - 1].end or 0) - (turns[i].start or 0) >= check.threshold
+    ]
+
+
+def _fast_speech(conversation: Conversation, check: TimingCheck, _: DistressScorer) -> list[tuple[int, ...]]:
+    found: list[tuple[int, ...]] = []
+    for i, t in enumerate(conversation.turns):
+        duration = (t.end or 0) - (t.start or 0)
+        if (
+            t.role is Role.AGENT
+            and len(t.text) >= 20
+            and duration > 0
+            and len(t.text) / duration * 60 > check.threshold
+        ):
+            found.append((i,))
+    return found
+
+
+_TIMING_METRICS: dict[
+    str, tuple[str, Callable[[Conversation, TimingCheck, DistressScorer], list[tuple[int, ...]]]]
+] = {
+    "silence": ("超过 {t:g} 秒的未告知静默", lambda c, check, _: list(_silences(c, check))),
+    "reply_latency": ("客户情绪激动后超过 {t:g} 秒才回应", _reply_latencies),
+    "overtalk": ("坐席在客户说话时抢话（重叠 ≥ {t:g} 秒）", _overtalks),
+    "speech_rate": ("语速超过每分钟 {t:g} 字", _fast_speech),
+}
+
+
 def check_timing(conversation: Conversation, check: TimingCheck, scorer: DistressScorer) -> CheckResult:
     if not conversation.timed:
         return CheckResult(Verdict.NOT_APPLICABLE, "转写没有时间戳，无法计算时长类指标")
-    turns = conversation.turns
-    occurrences: list[tuple[int, ...]] = []
-    if check.metric == "silence":
-        occurrences = list(_silences(conversation, check))
-        what = f"超过 {check.threshold:g} 秒的未告知静默"
-    elif check.metric == "reply_latency":
-        for i in range(1, len(turns)):
-            prev, cur = turns[i - 1], turns[i]
-            if prev.role is Role.CUSTOMER and cur.role is Role.AGENT and scorer.score(prev.text) >= 0.5:
-                if (cur.start or 0) - (prev.end or 0) > check.threshold:
-                    occurrences.append((i - 1, i))
-        what = f"客户情绪激动后超过 {check.threshold:g} 秒才回应"
-    elif check.metric == "overtalk":
-        for i in range(1, len(turns)):
-            prev, cur = turns[i - 1], turns[i]
-            if prev.role is Role.CUSTOMER and cur.role is Role.AGENT:
-                if (prev.end or 0) - (cur.start or 0) >= check.threshold:
-                    occurrences.append((i - 1, i))
-        what = f"坐席在客户说话时抢话（重叠 ≥ {check.threshold:g} 秒）"
-    else:  # speech_rate
-        for i, t in enumerate(turns):
-            duration = (t.end or 0) - (t.start or 0)
-            if t.role is Role.AGENT and len(t.text) >= 20 and duration > 0:
-                if len(t.text) / duration * 60 > check.threshold:
-                    occurrences.append((i,))
-        what = f"语速超过每分钟 {check.threshold:g} 字"
+    template, find = _TIMING_METRICS[check.metric]
+    what = template.format(t=check.threshold)
+    occurrences = find(conversation, check, scorer)
     if len(occurrences) >= check.min_count:
         flat = sorted({i for occ in occurrences for i in occ})
         return CheckResult(Verdict.FAIL, f"{what}：{len(occurrences)} 处", 0.95, turns=flat)
@@ -181,7 +232,9 @@ def check_consistency(conversation: Conversation, check: ConsistencyCheck, _: Di
         if not _polar(text):
             continue
         corrected = any(compiled(p).search(text[1:]) for p in check.correction)
-        flipped = compiled(r"^[^。！？]{0,4}(是|有)[^。！？]{0,6}(不是|没有)|^[^。！？]{0,4}(不是|没有)[^。！？]{0,6}是的").search(text)
+        flipped = compiled(
+            r"^[^。！？]{0,4}(是|有)[^。！？]{0,6}(不是|没有)|^[^。！？]{0,4}(不是|没有)[^。！？]{0,6}是的"
+        ).search(text)
         if not (corrected or flipped):
             continue
         if any(compiled(p).search(text) for p in check.clarified):
@@ -190,7 +243,9 @@ def check_consistency(conversation: Conversation, check: ConsistencyCheck, _: Di
         if follow and any(compiled(p).search(follow) for p in check.reconfirm):
             continue
         evidence = [q, *answers] + ([j] if j < len(turns) else [])
-        return CheckResult(Verdict.FAIL, "客户对封闭式问题的回答前后矛盾，坐席未复核即继续", 0.75, turns=evidence)
+        return CheckResult(
+            Verdict.FAIL, "客户对封闭式问题的回答前后矛盾，坐席未复核即继续", 0.75, turns=evidence
+        )
     if not asked:
         return CheckResult(Verdict.NOT_APPLICABLE, "没有封闭式确认问题")
     return CheckResult(Verdict.PASS, "客户回答一致，或矛盾已复核", 0.7)
@@ -203,10 +258,14 @@ def check_distress(conversation: Conversation, check: DistressCheck, scorer: Dis
         if turn.role is not Role.CUSTOMER or scorer.score(turn.text) < check.threshold:
             continue
         upset += 1
-        replies = [k for k in range(i + 1, len(turns)) if turns[k].role is Role.AGENT][: check.within_agent_turns]
+        replies = [k for k in range(i + 1, len(turns)) if turns[k].role is Role.AGENT][
+            : check.within_agent_turns
+        ]
         if not replies:
             continue
-        acknowledged = find_hits(conversation, check.acknowledge, role=Role.AGENT, turns=replies, negation_aware=True)
+        acknowledged = find_hits(
+            conversation, check.acknowledge, role=Role.AGENT, turns=replies, negation_aware=True
+        )
         if not acknowledged:
             return CheckResult(
                 Verdict.FAIL, "客户情绪激动，坐席随后的回应没有致歉或安抚", 0.7, turns=[i, *replies]

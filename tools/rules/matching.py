@@ -1,4 +1,4 @@
-"""Text matching for Chinese call transcripts: clause-scoped negation, reported speech, windows, fuzzy scripts."""
+"""Text matching for Chinese transcripts: clause-scoped negation, reported speech, windows, fuzzy scripts."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ _NEGATION_BEFORE = re.compile(
 )
 # A denial right after a match: 保本是不可能的, 稳赚不赔这个说法是不对的.
 _NEGATION_AFTER = re.compile(
-    r"^[^，。！？；]{0,8}?(是?不可能|不了|是?不对|不存在|是错的|是没有的|不成立|不准确|不靠谱|没有这回事|不能这么说)"
+    r"^[，,]?[^，。！？；]{0,8}?(是?不可能|不了|是?不对|不存在|是错的|是没有的|不成立|不准确|不靠谱|没有这回事|不能这么说)"
 )
 # Reported speech: the agent names what someone else said, usually to correct it.
 _REPORTED = re.compile(
@@ -63,7 +63,14 @@ def is_reported(text: str, start: int, end: int, previous_customer: str | None) 
         return True
     phrase = text[start:end]
     # Echoing the customer's own question back ("保本的？") without asserting it.
-    return bool(previous_customer and len(phrase) >= 2 and phrase in previous_customer and text[end:end + 1] in "吗？?")
+    following = text[end : end + 1]
+    return bool(
+        previous_customer
+        and len(phrase) >= 2
+        and phrase in previous_customer
+        and following
+        and following in "吗？?"
+    )
 
 
 @lru_cache(maxsize=4096)

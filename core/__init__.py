@@ -1,0 +1,1 @@
+"""Domain models, settings, persistence: the inner ring; imports nothing else of the project."""

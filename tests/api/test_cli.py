@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app
+
+runner = CliRunner()
+
+CALL = {
+    "id": "cli-1",
+    "tenant": "bank-x",
+    "branch": "上海分行",
+    "team": "财富一组",
+    "agent_id": "A001",
+    "scenario": "wealth_sales",
+    "channel": "phone",
+    "outcome": {"converted": True, "csat": 4},
+    "turns": [
+        {"role": "agent", "text": "您好，我是安和银行理财经理。", "start": 0.0, "end": 3.0},
+        {"role": "customer", "text": "这个产品会亏吗？", "start": 3.5, "end": 5.0},
+        {"role": "agent", "text": "放心，这款产品保本，稳赚不赔。", "start": 5.5, "end": 9.0},
+    ],
+    "labels": [{"code": "C03"}],
+}
+
+
+@pytest.fixture
+def batch(tmp_path: Path) -> Path:
+    path = tmp_path / "batch.jsonl"
+    path.write_text(
+        json.dumps(CALL, ensure_ascii=False)
+        + "\n"
+        + '{"id": "oops", "turns": "nope"}\n'
+        + json.dumps({**CALL, "id": "cli-2"}, ensure_ascii=False)
+        + "\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_json_output_is_the_documented_contract_and_bad_records_do_not_stop_the_batch(
+    batch: Path, tmp_path: Path
+) -> None:
+    result = runner.invoke(
+        app, ["evaluate", str(batch), "--format", "json", "--data-dir", str(tmp_path / "d")]
+    )
+    assert result.exit_code == 1  # one record was rejected
+    assert f"{batch}:2: conversation 'oops': turns" in result.stderr
+    assert "2 evaluated, 1 rejected" in result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["conversation_id"] for line in lines] == ["cli-1", "cli-2"]
+    first = lines[0]
+    assert {
+        "conversation_id",
+        "scores",
+        "total",
+        "risk_level",
+        "findings",
+        "tickets",
+        "rule_pack_version",
+    } <= set(first)
+    assert set(first["scores"]) == {"compliance", "attitude", "competence", "experience"}
+    c03 = next(f for f in first["findings"] if f["code"] == "C03" and f["verdict"] == "fail")
+    assert c03["evidence"][0]["turn"] == 2 and "保本" in c03["evidence"][0]["quote"]
+    assert first["tickets"][0]["conversation_id"] == "cli-1"
+
+
+def test_table_output_and_missing_path(batch: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["evaluate", str(batch), "--dry-run", str(tmp_path / "nope.json")])
+    assert result.exit_code == 1
+    assert "no such file or folder" in result.stderr
+    assert "cli-1" in result.stdout and "WS-NO-GUARANTEE" in result.stdout and "质检汇总" in result.stdout
+
+
+def test_bad_rule_pack_is_a_clear_error(batch: Path, tmp_path: Path) -> None:
+    pack = tmp_path / "pack.yaml"
+    pack.write_text("name: x\nversion: '1'\nrules: []\n", encoding="utf-8")
+    result = runner.invoke(app, ["evaluate", str(batch), "--dry-run", "--rule-pack", str(pack)])
+    assert result.exit_code == 2 and "error:" in result.stderr and "dimensions" in result.stderr
+
+
+def test_demo_evaluates_the_sample_corpus(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["demo", "--data-dir", str(tmp_path / "demo")])
+    assert result.exit_code == 0, result.output
+    assert "30 conversations evaluated" in result.stdout
+    assert "合规" in result.stdout and "工单" in result.stdout and "micro" in result.stdout
+    assert (tmp_path / "demo" / "zhijian.db").exists()
+
+
+def test_rules_and_schema_commands() -> None:
+    rules = runner.invoke(app, ["rules"])
+    assert rules.exit_code == 0 and "49 rules" in rules.stdout and "C03" in rules.stdout
+    schema = json.loads(runner.invoke(app, ["schema"]).stdout)
+    assert "turns" in schema["required"]

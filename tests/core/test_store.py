@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from agents.qm.context import QMContext
+from core.models import Conversation
+from core.store import ConversationRow, FindingRow, Store
+from graphs.qm import build_graph, evaluate_conversation
+from tests.conftest import transcript
+
+
+def _call() -> Conversation:
+    return transcript(
+        "坐席：您好，安和银行信用卡中心，请问是王先生吗？\n客户：是我，我的身份证是110101199003074514。\n"
+        "坐席：王先生，您本期账单金额是八千六百元。",
+        conversation_id="call-1",
+        scenario="service",
+    )
+
+
+def test_same_content_is_evaluated_once_per_rule_pack_version(store: Store, qm_context: QMContext) -> None:
+    graph = build_graph()
+    first = evaluate_conversation(graph, qm_context, _call())
+    again = evaluate_conversation(graph, qm_context, _call())
+    assert again["reused"] is True
+    assert again["evaluation"].id == first["evaluation"].id
+    assert [t.id for t in again["tickets"]] == [t.id for t in first["tickets"]]
+
+    newer_card = qm_context.scorecard.model_copy(update={"version": "2099.1+test"})
+    newer = QMContext(**{**qm_context.__dict__, "scorecard": newer_card})
+    evaluate_conversation(graph, newer, _call())
+    stored = store.evaluations(tenant="default", conversation_id="call-1")
+    assert sorted(e.rule_pack_version for e in stored) == sorted(
+        [qm_context.scorecard.version, "2099.1+test"]
+    )
+    with store.session() as s:
+        assert len(s.scalars(select(ConversationRow)).all()) == 1
+
+
+def test_findings_rows_queryable_and_pii_only_in_vault(store: Store, qm_context: QMContext) -> None:
+    evaluation = evaluate_conversation(build_graph(), qm_context, _call())["evaluation"]
+    with store.session() as s:
+        codes = set(
+            s.scalars(
+                select(FindingRow.code).where(
+                    FindingRow.evaluation_id == evaluation.id, FindingRow.verdict == "fail"
+                )
+            )
+        )
+        payload = s.scalar(select(ConversationRow.payload))
+    assert "C01" in codes
+    assert "110101199003074514" not in str(payload)
+    assert "110101199003074514" not in evaluation.model_dump_json()
+    assert store.pii_values(tenant="default", conversation_id="call-1") == {
+        "[身份证号#1]": "110101199003074514"
+    }
+
+
+def test_ticket_saved_once_per_evaluation(store: Store, qm_context: QMContext) -> None:
+    output = evaluate_conversation(build_graph(), qm_context, _call())
+    [ticket] = output["tickets"]
+    assert store.save_ticket(ticket.model_copy(update={"id": "T-other"})).id == ticket.id
+    assert [t.id for t in store.tickets(tenant="default")] == [ticket.id]
+    assert ticket.agent_id is None and ticket.findings[0].code == "C01"

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from langgraph.checkpoint.memory import InMemorySaver
+
+from agents.qm.context import QMContext
+from agents.qm.nodes import route_after_ingest
+from core.models import RiskLevel, Verdict
+from graphs import supervisor
+from graphs.qm import build_graph, evaluate_conversation, thread_id
+from graphs.wiring import open_sqlite_checkpointer
+from tests.conftest import transcript
+
+RAW_ID = "110101199003074514"
+MIS_SELL = (
+    "[0-4] 坐席：您好，我是安和银行理财经理小陈。\n"
+    f"[5-9] 客户：你好，我身份证是{RAW_ID}。\n"
+    "[10-16] 坐席：给您推荐这款理财，保本保收益，稳赚不赔。\n"
+    "[17-19] 客户：那我买五十万。\n"
+    "[20-23] 坐席：好的，购买成功了。"
+)
+
+
+def test_routes_are_pure() -> None:
+    assert route_after_ingest({"reused": True}) == "__end__"
+    assert route_after_ingest({"reused": False}) == "redact"
+    assert (
+        supervisor.route_request({"kind": "evaluate", "conversation": transcript("坐席：您好")}) == "qm_agent"
+    )
+
+
+def test_flow_scores_stores_and_checkpoints_only_redacted_state(
+    qm_context: QMContext, tmp_path: Path
+) -> None:
+    saver = open_sqlite_checkpointer(tmp_path / "ck.db")
+    graph = build_graph(checkpointer=saver)
+    conversation = transcript(MIS_SELL, conversation_id="ms-1", scenario="wealth_sales", agent_id="A017")
+    output = evaluate_conversation(graph, qm_context, conversation)
+
+    evaluation = output["evaluation"]
+    assert evaluation.auto_failed and evaluation.total == 0 and evaluation.risk_level is RiskLevel.CRITICAL
+    codes = {f.code for f in evaluation.failed}
+    assert {"C02", "C03"} <= codes
+    guarantee = next(f for f in evaluation.failed if f.rule_id == "WS-NO-GUARANTEE")
+    assert guarantee.evidence[0].turn == 2 and "保本保收益" in guarantee.evidence[0].quote
+    assert guarantee.evidence[0].start == 10.0
+    assert any(f.verdict is Verdict.NOT_EVALUATED for f in evaluation.findings)
+    assert any("语义规则未评估" in n for n in evaluation.notes)
+    assert set(evaluation.timings_ms) >= {"ingest", "redact", "rules"}
+    [ticket] = output["tickets"]
+    assert ticket.agent_id == "A017" and ticket.priority.value == "critical"
+
+    state = graph.get_state({"configurable": {"thread_id": thread_id(conversation, qm_context)}})
+    assert state.values["evaluation"].id == evaluation.id
+    assert state.values["pii"] == []
+    assert "[身份证号#1]" in state.values["conversation"].turns[1].text
+    raw = b"".join(bytes(row[0]) for row in saver.conn.execute("select checkpoint from checkpoints"))
+    raw += b"".join(
+        bytes(row[0]) for row in saver.conn.execute("select value from writes") if row[0] is not None
+    )
+    assert RAW_ID.encode() not in raw
+
+
+def test_supervisor_runs_the_qm_agent_as_a_subgraph(qm_context: QMContext) -> None:
+    graph = supervisor.build_graph(checkpointer=InMemorySaver())
+    conversation = transcript(MIS_SELL, conversation_id="ms-2", scenario="wealth_sales")
+    result = graph.invoke(
+        {"kind": "evaluate", "conversation": conversation},
+        {"configurable": {"thread_id": "sup-1"}},
+        context=qm_context,
+    )
+    assert result["evaluation"].conversation_id == "ms-2"
+    assert qm_context.store is not None
+    assert [e.id for e in qm_context.store.evaluations(tenant="default")] == [result["evaluation"].id]
+
+
+def test_dry_run_stores_nothing(qm_context: QMContext) -> None:
+    dry = QMContext(**{**qm_context.__dict__, "store": None})
+    output = evaluate_conversation(
+        build_graph(), dry, transcript(MIS_SELL, conversation_id="dry", scenario="wealth_sales")
+    )
+    assert output["evaluation"].auto_failed and output["tickets"]
+    assert qm_context.store is not None and qm_context.store.evaluations(tenant="default") == []

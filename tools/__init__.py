@@ -1,0 +1,1 @@
+"""Tools: plain typed functions and classes, usable alone and by the agents."""
