@@ -54,6 +54,7 @@ class DistressScorer:
         import jieba
 
         jieba.setLogLevel(logging.WARNING)
+        jieba.initialize()  # build the dictionary now, not inside the first evaluation
         self._tokenize = jieba.lcut
         self._emotions = load_dutir_emotions()
         self._lexicon = lexicon if lexicon is not None else load_lexicon()
