@@ -39,7 +39,8 @@ def corpus(n: int) -> list[Conversation]:
 def main(n: int = 10_000) -> None:
     conversations = corpus(n)
     turns = sum(len(c.turns) for c in conversations)
-    print(f"{len(conversations):,} conversations, {turns:,} turns ({turns / len(conversations):.1f} per conversation)")
+    per = turns / len(conversations)
+    print(f"{len(conversations):,} conversations, {turns:,} turns ({per:.1f} per conversation)")
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp))
         context = build_qm_context(settings, store=None)

@@ -84,12 +84,13 @@ def check_required(conversation: Conversation, check: RequiredCheck, _: Distress
         return CheckResult(
             Verdict.PASS, f"话术已出现（相似度 {best:.0f}）", 0.6 + 0.4 * best / 100, turns=[best_turn]
         )
-    wanted = "；".join(check.phrases[:2]) or "；".join(check.patterns[:3])
+    # Script lines are shown as written; regular expressions are nothing to show a QA lead.
+    wanted = f"（应包含：{'；'.join(check.phrases[:2])}）" if check.phrases else ""
     # A near miss on a fuzzy script is less certain than a total absence.
     confidence = 0.9 if best < check.threshold - 15 else 0.65
     return CheckResult(
         Verdict.FAIL,
-        f"未出现要求的表述（应包含：{wanted}）",
+        f"未出现要求的表述{wanted}",
         confidence,
         turns=_where_due(conversation, check, eligible),
     )

@@ -37,7 +37,7 @@ class RuleEngine:
             evidence=_evidence(conversation, result),
             confidence=rule.confidence if rule.confidence is not None and failed else result.confidence,
             tier=Tier.RULES,
-            explanation=result.explanation,
+            explanation=f"{rule.name}：{result.explanation}" if failed else result.explanation,
             deduction=rule.deduction if failed else 0,
             auto_fail=rule.auto_fail and failed,
             regulation_refs=list(rule.regulation_refs),
