@@ -11,22 +11,22 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from api.kb_cli import kb
+from api.progress import progress_bar
 from api.render import console, evaluation_panel, summary_table
 from core.errors import InputError, ZhijianError
 from core.models import Conversation, Evaluation, Ticket
 from core.settings import Settings
 from core.store import Store
 from graphs.qm import build_graph, evaluate_conversation
-from graphs.wiring import build_qm_context, open_sqlite_checkpointer
+from graphs.wiring import build_qm_context, open_regulation_index, open_sqlite_checkpointer
 from knowledge.samples import SAMPLE_CONVERSATIONS, load_expected_codes
 from tools.accuracy import CodeCounts
 from tools.transcripts import expand_paths, read_path
 
-app = typer.Typer(
-    help="智检 Zhijian — quality management for financial contact centres.", no_args_is_help=True
-)
+app = typer.Typer(help="智检 Zhijian — quality management for financial contact centres.", no_args_is_help=True)
+app.add_typer(kb, name="kb")
 out = console()
 err = console(stderr=True)
 
@@ -76,7 +76,9 @@ def _read_all(paths: list[Path], settings: Settings) -> tuple[list[Conversation]
     return conversations, errors
 
 
-def run_batch(paths: list[Path], settings: Settings, *, dry_run: bool, quiet: bool = False) -> BatchResult:
+def run_batch(
+    paths: list[Path], settings: Settings, *, dry_run: bool, citations: bool, quiet: bool = False
+) -> BatchResult:
     """Read every path, evaluate every good conversation, collect the bad ones with their reasons."""
     conversations, errors = _read_all(paths, settings)
     for e in errors:
@@ -84,24 +86,19 @@ def run_batch(paths: list[Path], settings: Settings, *, dry_run: bool, quiet: bo
     result = BatchResult(errors=errors)
     if not conversations:
         return result
+    regulations = None
+    if citations:
+        with progress_bar(err, "法规入库 indexing regulations (first use)", disable=quiet) as update:
+            regulations, _ = open_regulation_index(settings, progress=update)
     store = None if dry_run else Store.from_url(settings.resolved_database_url)
-    context = build_qm_context(settings, store=store)
+    context = build_qm_context(settings, store=store, regulations=regulations)
     checkpointer = None if dry_run else open_sqlite_checkpointer(settings.resolved_checkpoint_path)
     graph = build_graph(checkpointer=checkpointer)
-    with Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        disable=quiet,
-        transient=True,
-    ) as progress:
-        task = progress.add_task("质检中 evaluating", total=len(conversations))
-        for conversation in conversations:
+    with progress_bar(err, "质检中 evaluating", disable=quiet) as update:
+        for done, conversation in enumerate(conversations, start=1):
             output = evaluate_conversation(graph, context, conversation)
             result.evaluated.append((conversation, output["evaluation"], output.get("tickets", [])))
-            progress.advance(task)
+            update(done, len(conversations))
     return result
 
 
@@ -118,22 +115,27 @@ def evaluate(
     output_format: Annotated[
         OutputFormat, typer.Option("--format", "-f", help="table for people, json for pipelines.")
     ] = OutputFormat.TABLE,
-    rule_pack: Annotated[
-        Path | None, typer.Option(help="Rule pack YAML (default: the packaged retail pack).")
-    ] = None,
+    rule_pack: Annotated[Path | None, typer.Option(help="Rule pack YAML (default: the packaged retail pack).")] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Where the embedded databases live.")] = None,
     database_url: Annotated[
         str | None, typer.Option("--db", help="SQLAlchemy URL, e.g. postgresql+psycopg://…")
     ] = None,
     dry_run: Annotated[bool, typer.Option(help="Evaluate without storing anything.")] = False,
-    details: Annotated[
-        bool, typer.Option(help="With table output, show each conversation's findings.")
+    citations: Annotated[
+        bool, typer.Option(help="Attach regulation clauses to compliance findings (indexes the corpus once).")
     ] = True,
+    details: Annotated[bool, typer.Option(help="With table output, show each conversation's findings.")] = True,
 ) -> None:
     """Evaluate conversations; bad records are reported on stderr and skipped (exit 1), the rest evaluated."""
     try:
         settings = _settings(data_dir, rule_pack, database_url)
-        batch = run_batch(paths, settings, dry_run=dry_run, quiet=output_format is OutputFormat.JSON)
+        batch = run_batch(
+            paths,
+            settings,
+            dry_run=dry_run,
+            citations=citations and settings.citations,
+            quiet=output_format is OutputFormat.JSON,
+        )
     except ZhijianError as exc:
         err.print(f"[red]error: {exc}[/red]", soft_wrap=True)
         raise typer.Exit(2) from None
@@ -153,16 +155,28 @@ def evaluate(
 
 @app.command()
 def demo(
-    data_dir: Annotated[Path, typer.Option(help="A fresh folder for the demo's databases.")] = Path(
-        ".zhijian/demo"
-    ),
+    data_dir: Annotated[Path | None, typer.Option(help="Data folder (default .zhijian).")] = None,
 ) -> None:
-    """Evaluate the bundled sample corpus and compare the findings with its expected category codes."""
-    if data_dir.exists():
-        shutil.rmtree(data_dir)
-    settings = _settings(data_dir, None, None)
+    """Evaluate the bundled sample corpus and compare the findings with its expected category codes.
+
+    The demo's evaluations go to a fresh database under <data dir>/demo; the regulation index is kept
+    between runs (built on first use)."""
+    base = _settings(data_dir, None, None)
+    demo_dir = base.data_dir / "demo"
+    if demo_dir.exists():
+        shutil.rmtree(demo_dir)
+    settings = base.model_copy(
+        update={
+            "database_url": f"sqlite:///{demo_dir / 'zhijian.db'}",
+            "checkpoint_path": demo_dir / "checkpoints.db",
+        }
+    )
     out.rule("智检 Zhijian demo — 样例语料质检")
-    batch = run_batch([SAMPLE_CONVERSATIONS], settings, dry_run=False)
+    try:
+        batch = run_batch([SAMPLE_CONVERSATIONS], settings, dry_run=False, citations=settings.citations)
+    except ZhijianError as exc:
+        err.print(f"[red]error: {exc}[/red]", soft_wrap=True)
+        raise typer.Exit(2) from None
     for index, (_, evaluation, tickets) in enumerate(batch.evaluated, start=1):
         out.print(evaluation_panel(evaluation, tickets, label=f"{index}/{len(batch.evaluated)} "))
     out.print(summary_table([(e, t) for _, e, t in batch.evaluated]))
@@ -174,7 +188,8 @@ def demo(
     tickets = sum(len(t) for _, _, t in batch.evaluated)
     out.print(
         f"{len(batch.evaluated)} conversations evaluated, {tickets} tickets opened; "
-        f"stored in {settings.resolved_database_url}"
+        f"stored in {settings.resolved_database_url}",
+        soft_wrap=True,
     )
     if batch.errors:
         raise typer.Exit(1)
@@ -182,9 +197,7 @@ def demo(
 
 @app.command()
 def rules(
-    rule_pack: Annotated[
-        Path | None, typer.Option(help="Rule pack YAML (default: the packaged retail pack).")
-    ] = None,
+    rule_pack: Annotated[Path | None, typer.Option(help="Rule pack YAML (default: the packaged retail pack).")] = None,
 ) -> None:
     """List the rules of a rule pack (validating it)."""
     from rich.table import Table

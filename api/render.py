@@ -25,12 +25,15 @@ def _time(start: float | None, end: float | None) -> str:
     return f"{start:6.1f}s" + (f"–{end:.1f}s" if end is not None else "")
 
 
+def _short(text: str, limit: int = 90) -> str:
+    flat = text.replace("\n", " ")
+    return flat if len(flat) <= limit else flat[:limit] + "…"
+
+
 def _finding(f: Finding) -> Group:
     head = Text()
     if f.verdict is Verdict.FAIL:
-        head.append(
-            f" {f.code} ", style="bold white on red" if f.severity.rank >= 2 else "bold black on yellow"
-        )
+        head.append(f" {f.code} ", style="bold white on red" if f.severity.rank >= 2 else "bold black on yellow")
     else:
         head.append(f" {f.code} ", style="bold black on bright_black")
     head.append(f" {f.rule_name}", style="bold")
@@ -47,8 +50,12 @@ def _finding(f: Finding) -> Group:
         line.append(f"{_time(e.start, e.end):<15}", style="dim")
         line.append(f"“{e.quote}”")
         lines.append(line)
-    if f.regulation_refs:
-        lines.append(Text(f"    依据：{'；'.join(f.regulation_refs)}", style="blue"))
+    for c in f.citations:
+        how = "" if c.source == "rule" else "（检索）"
+        lines.append(Text(f"    依据{how}：《{c.title}》{c.article}：{_short(c.text)}", style="blue"))
+    cited = {c.clause_id for c in f.citations}
+    if missing := [ref for ref in f.regulation_refs if ref not in cited]:
+        lines.append(Text(f"    依据：{'；'.join(missing)}", style="blue"))
     return Group(*lines)
 
 
@@ -67,18 +74,14 @@ def evaluation_panel(evaluation: Evaluation, tickets: list[Ticket], *, label: st
     parts: list[Table | Text | Group] = [scores]
     shown = [f for f in evaluation.findings if f.verdict in (Verdict.FAIL, Verdict.NOT_EVALUATED)]
     failed = [f for f in shown if f.verdict is Verdict.FAIL]
-    parts.append(
-        Text(f"违规 {len(failed)} 项" + ("，需人工复核" if evaluation.needs_review else ""), style="bold")
-    )
+    parts.append(Text(f"违规 {len(failed)} 项" + ("，需人工复核" if evaluation.needs_review else ""), style="bold"))
     parts.extend(_finding(f) for f in failed)
     for note in evaluation.notes:
         parts.append(Text(f"注：{note}", style="dim italic"))
     for t in tickets:
         parts.append(Text(f"工单 {t.id}：{t.title}，截止 {t.due_at:%Y-%m-%d}", style="bold magenta"))
     title = f"{label}{evaluation.conversation_id} · 坐席 {evaluation.agent_id or '-'}"
-    return Panel(
-        Group(*parts), title=title, title_align="left", border_style=RISK_STYLE[evaluation.risk_level]
-    )
+    return Panel(Group(*parts), title=title, title_align="left", border_style=RISK_STYLE[evaluation.risk_level])
 
 
 def summary_table(rows: list[tuple[Evaluation, list[Ticket]]]) -> Table:

@@ -51,9 +51,7 @@ def main(verbose: bool = False) -> None:
             gold = expected.get(conversation.id, set())
             counts.add(gold, predicted)
             if verbose and predicted != gold:
-                console.print(
-                    f"{conversation.id}: missed {sorted(gold - predicted)} extra {sorted(predicted - gold)}"
-                )
+                console.print(f"{conversation.id}: missed {sorted(gold - predicted)} extra {sorted(predicted - gold)}")
         console.print(counts.table(f"rule tier — {name}"))
 
 

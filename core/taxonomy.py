@@ -34,9 +34,7 @@ CATEGORIES: dict[str, Category] = {
         Category("C07", "费用利率还款条款缺失或错误", "fees, rates or repayment terms missing or wrong", _C),
         Category("C08", "隐私泄露", "privacy breach", _C),
         Category("C09", "催收违规", "collection misconduct", _C),
-        Category(
-            "C10", "回访答复矛盾未复核", "customer's inconsistent answers in a call-back not reconfirmed", _C
-        ),
+        Category("C10", "回访答复矛盾未复核", "customer's inconsistent answers in a call-back not reconfirmed", _C),
         Category("C11", "反洗钱/KYC风险信号被忽视", "AML/KYC red flag ignored", _C),
         Category("C12", "超权限承诺", "commitment beyond authority", _C),
         Category("S01", "态度生硬/不耐烦/敷衍", "rude, impatient or perfunctory", _S),

@@ -9,24 +9,26 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from agents.qm.context import QMContext
-from agents.qm.nodes import ingest, open_tickets, persist, redact, route_after_ingest, run_rules, score
+from agents.qm.nodes import cite, ingest, open_tickets, persist, redact, route_after_ingest, run_rules, score
 from agents.qm.state import QMInput, QMOutput, QMState
 from core.models import Conversation
 
 
 def builder() -> StateGraph[QMState, QMContext, QMInput, QMOutput]:
-    """ingest → (already evaluated? end) → redact → run_rules → score → persist → open_tickets."""
+    """ingest → (already evaluated? end) → redact → run_rules → cite → score → persist → open_tickets."""
     graph = StateGraph(QMState, context_schema=QMContext, input_schema=QMInput, output_schema=QMOutput)
     graph.add_node("ingest", ingest)
     graph.add_node("redact", redact)
     graph.add_node("run_rules", run_rules)
+    graph.add_node("cite", cite)
     graph.add_node("score", score)
     graph.add_node("persist", persist)
     graph.add_node("open_tickets", open_tickets)
     graph.add_edge(START, "ingest")
     graph.add_conditional_edges("ingest", route_after_ingest, ["redact", END])
     graph.add_edge("redact", "run_rules")
-    graph.add_edge("run_rules", "score")
+    graph.add_edge("run_rules", "cite")
+    graph.add_edge("cite", "score")
     # The evaluation is stored before its ticket, so a crash in between never leaves an orphan ticket;
     # the rerun finds the evaluation and the idempotent ticket node completes the work.
     graph.add_edge("score", "persist")
@@ -35,9 +37,7 @@ def builder() -> StateGraph[QMState, QMContext, QMInput, QMOutput]:
     return graph
 
 
-def build_graph(
-    *, checkpointer: BaseCheckpointSaver[Any] | None = None
-) -> CompiledStateGraph[Any, Any, Any, Any]:
+def build_graph(*, checkpointer: BaseCheckpointSaver[Any] | None = None) -> CompiledStateGraph[Any, Any, Any, Any]:
     return builder().compile(checkpointer=checkpointer)
 
 

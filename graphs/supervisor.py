@@ -39,7 +39,5 @@ def builder() -> StateGraph[SupervisorState, QMContext, SupervisorInput, Supervi
     return graph
 
 
-def build_graph(
-    *, checkpointer: BaseCheckpointSaver[Any] | None = None
-) -> CompiledStateGraph[Any, Any, Any, Any]:
+def build_graph(*, checkpointer: BaseCheckpointSaver[Any] | None = None) -> CompiledStateGraph[Any, Any, Any, Any]:
     return builder().compile(checkpointer=checkpointer)

@@ -1,4 +1,4 @@
-"""Builds a QM run's context and checkpointer from settings; used by the CLI, the API and benchmarks."""
+"""Builds a QM run's context, checkpointer and regulation index from settings (CLI, API, benchmarks)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,25 @@ from pathlib import Path
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from agents.qm.context import QMContext
+from core.embeddings import build_embedding
 from core.settings import Settings
 from core.store import Store
+from core.vectors import open_qdrant
+from knowledge.regulations.ingest import IngestReport, Progress, ingest_corpus
 from knowledge.rulepacks import load_scorecard
+from tools.regulations import RegulationIndex
 from tools.rules import RuleEngine
 from tools.sentiment import DistressScorer
+from tools.sparse import SparseEncoder
 from tools.tickets import TicketPolicy
 
 
 def build_qm_context(
-    settings: Settings, *, store: Store | None, scorer: DistressScorer | None = None
+    settings: Settings,
+    *,
+    store: Store | None,
+    scorer: DistressScorer | None = None,
+    regulations: RegulationIndex | None = None,
 ) -> QMContext:
     """Load the configured rule pack and build the engine once; pass the result to every run."""
     scorecard = load_scorecard(settings.rule_pack)
@@ -26,7 +35,16 @@ def build_qm_context(
         engine=RuleEngine(scorecard, scorer or DistressScorer()),
         ticket_policy=TicketPolicy(scorecard.thresholds, dict(settings.ticket_due_days)),
         store=store,
+        regulations=regulations,
     )
+
+
+def open_regulation_index(
+    settings: Settings, *, progress: Progress | None = None
+) -> tuple[RegulationIndex, IngestReport]:
+    """The regulation index, brought in line with the corpus folder first (a no-op when nothing changed)."""
+    index = RegulationIndex(open_qdrant(settings), build_embedding(settings), SparseEncoder())
+    return index, ingest_corpus(index, settings.regulations_dir, progress=progress)
 
 
 def open_sqlite_checkpointer(path: Path) -> SqliteSaver:

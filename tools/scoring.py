@@ -36,15 +36,11 @@ def apply_priority(findings: list[Finding], priorities: dict[str, int]) -> list[
         for high in failed:
             if high is low or high.dimension is low.dimension:
                 continue
-            if priorities[high.rule_id] > priorities[low.rule_id] and low_turns <= {
-                e.turn for e in high.evidence
-            }:
+            if priorities[high.rule_id] > priorities[low.rule_id] and low_turns <= {e.turn for e in high.evidence}:
                 suppressed[low.rule_id] = high.rule_id
                 break
     return [
-        f.model_copy(update={"suppressed_by": suppressed[f.rule_id], "deduction": 0})
-        if f.rule_id in suppressed
-        else f
+        f.model_copy(update={"suppressed_by": suppressed[f.rule_id], "deduction": 0}) if f.rule_id in suppressed else f
         for f in findings
     ]
 
@@ -56,16 +52,12 @@ def score(findings: list[Finding], scorecard: Scorecard) -> Score:
     threshold = scorecard.thresholds.review_below_confidence
     reviewed = []
     for f in findings:
-        flag = f.verdict is Verdict.FAIL and (
-            f.confidence < threshold or f.severity.rank >= Severity.HIGH.rank
-        )
+        flag = f.verdict is Verdict.FAIL and (f.confidence < threshold or f.severity.rank >= Severity.HIGH.rank)
         reviewed.append(f.model_copy(update={"needs_review": flag}) if flag != f.needs_review else f)
     counted = [f for f in reviewed if f.verdict is Verdict.FAIL and f.suppressed_by is None]
     scores = {d: max(0.0, 100.0 - sum(f.deduction for f in counted if f.dimension is d)) for d in Dimension}
     auto_failed = any(f.auto_fail for f in counted)
-    total = (
-        0.0 if auto_failed else round(sum(scores[d] * p.weight for d, p in scorecard.dimensions.items()), 1)
-    )
+    total = 0.0 if auto_failed else round(sum(scores[d] * p.weight for d, p in scorecard.dimensions.items()), 1)
     risk = RiskLevel.NONE
     for f in counted:
         level = _RISK_BY_SEVERITY[f.severity]

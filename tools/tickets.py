@@ -51,7 +51,7 @@ def draft_ticket(
         agent_id=conversation.agent_id,
         team=conversation.team,
         priority=priority,
-        title=f"[{priority.value}] {who} 会话 {conversation.id} 质检整改：{codes}（得分 {evaluation.total:g}）",  # noqa: E501
+        title=f"[{priority.value}] {who} 会话 {conversation.id} 质检整改：{codes}（得分 {evaluation.total:g}）",
         findings=[
             TicketFinding(
                 rule_id=f.rule_id,

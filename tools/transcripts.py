@@ -56,9 +56,7 @@ def conversation_from_record(record: Any, *, source: str, line: int | None = Non
         raise InputError(prefix + describe_validation_error(exc), source=source, line=line) from None
 
 
-def parse_plain_transcript(
-    text: str, *, conversation_id: str, source: str = "<text>", **meta: Any
-) -> Conversation:
+def parse_plain_transcript(text: str, *, conversation_id: str, source: str = "<text>", **meta: Any) -> Conversation:
     """Parse ``坐席：…`` / ``Customer: …`` lines, optionally prefixed by ``[start-end]`` seconds or mm:ss.
 
     Leading ``# key: value`` lines set conversation fields (agent_id, scenario, channel …).
@@ -115,25 +113,19 @@ def read_text(text: str, *, source: str, suffix: str) -> Iterator[Conversation |
             try:
                 yield conversation_from_record(json.loads(line), source=source, line=lineno)
             except json.JSONDecodeError as exc:
-                yield InputError(
-                    f"malformed JSON at column {exc.colno}: {exc.msg}", source=source, line=lineno
-                )
+                yield InputError(f"malformed JSON at column {exc.colno}: {exc.msg}", source=source, line=lineno)
             except InputError as exc:
                 yield exc
     elif suffix == ".json":
         try:
             document = json.loads(text)
         except json.JSONDecodeError as exc:
-            yield InputError(
-                f"malformed JSON at column {exc.colno}: {exc.msg}", source=source, line=exc.lineno
-            )
+            yield InputError(f"malformed JSON at column {exc.colno}: {exc.msg}", source=source, line=exc.lineno)
             return
         records = document if isinstance(document, list) else [document]
         for position, record in enumerate(records):
             try:
-                yield conversation_from_record(
-                    record, source=f"{source}[{position}]" if len(records) > 1 else source
-                )
+                yield conversation_from_record(record, source=f"{source}[{position}]" if len(records) > 1 else source)
             except InputError as exc:
                 yield exc
     elif suffix == ".txt":
@@ -172,9 +164,7 @@ def expand_paths(paths: Iterable[Path]) -> Iterator[Path | InputError]:
     """Files named, and supported files under folders named (sorted, recursive)."""
     for path in paths:
         if path.is_dir():
-            yield from sorted(
-                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
-            )
+            yield from sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
         elif path.is_file():
             yield path
         else:

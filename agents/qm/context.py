@@ -8,6 +8,7 @@ from datetime import datetime
 
 from core.scorecard import Scorecard
 from core.store import Store, utc_now
+from tools.regulations import RegulationIndex
 from tools.rules import RuleEngine
 from tools.tickets import TicketPolicy
 
@@ -20,4 +21,5 @@ class QMContext:
     engine: RuleEngine
     ticket_policy: TicketPolicy
     store: Store | None = None
+    regulations: RegulationIndex | None = None  # None: findings keep their clause ids but no clause text
     clock: Callable[[], datetime] = field(default=utc_now)

@@ -17,8 +17,9 @@ from langgraph.runtime import Runtime
 
 from agents.qm.context import QMContext
 from agents.qm.state import QMState
-from core.models import Evaluation, Verdict
+from core.models import Citation, Dimension, Evaluation, Verdict
 from tools.redact import redact_conversation
+from tools.regulations import RegulationFilter
 from tools.scoring import score as score_findings
 from tools.tickets import draft_ticket
 
@@ -87,16 +88,44 @@ def run_rules(state: QMState, runtime: Runtime[QMContext]) -> dict[str, Any]:
     return {"findings": runtime.context.engine.evaluate(state["conversation"])}
 
 
+@_timed("cite")
+def cite(state: QMState, runtime: Runtime[QMContext]) -> dict[str, Any]:
+    """Clauses each compliance failure breaks: the rule's own references, else retrieval by its evidence."""
+    index = runtime.context.regulations
+    if index is None:
+        return {"citations": {}}
+    scenario = state["conversation"].scenario
+    citations: dict[str, list[Citation]] = {}
+    for finding in state["findings"]:
+        if finding.verdict is not Verdict.FAIL or finding.dimension is not Dimension.COMPLIANCE:
+            continue
+        found = index.clauses(finding.regulation_refs)
+        if not found:
+            query = " ".join([finding.rule_name, *(e.quote for e in finding.evidence)])
+            found = index.search(query, k=2, filters=RegulationFilter(scenario=scenario))
+        citations[finding.rule_id] = found
+    return {"citations": citations}
+
+
 @_timed("score")
 def score(state: QMState, runtime: Runtime[QMContext]) -> dict[str, Any]:
     """Dimension scores, total, risk level and review flag, as a reproducible Evaluation."""
     conversation, card = state["conversation"], runtime.context.scorecard
-    result = score_findings(state["findings"], card)
+    citations = state.get("citations", {})
+    findings = [
+        f.model_copy(update={"citations": citations[f.rule_id]}) if f.rule_id in citations else f
+        for f in state["findings"]
+    ]
+    result = score_findings(findings, card)
     key = f"{conversation.tenant}|{conversation.id}|{state['content_hash']}|{card.name}|{card.version}"
     unevaluated = [f.rule_id for f in result.findings if f.verdict is Verdict.NOT_EVALUATED]
     notes = list(conversation.notes)
     if unevaluated:
         notes.append(f"{len(unevaluated)} 条语义规则未评估（未配置大模型）：{', '.join(unevaluated)}")
+    if runtime.context.regulations is None and any(
+        f.verdict is Verdict.FAIL and f.dimension is Dimension.COMPLIANCE for f in findings
+    ):
+        notes.append("法规库未启用：合规违规只列条款编号，未附条文")
     evaluation = Evaluation(
         id=str(uuid.uuid5(_EVALUATION_NAMESPACE, key)),
         conversation_id=conversation.id,

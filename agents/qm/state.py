@@ -5,7 +5,7 @@ from __future__ import annotations
 from operator import add
 from typing import Annotated, TypedDict
 
-from core.models import Conversation, Evaluation, Finding, Ticket
+from core.models import Citation, Conversation, Evaluation, Finding, Ticket
 
 
 def merge_timings(left: dict[str, float], right: dict[str, float]) -> dict[str, float]:
@@ -27,6 +27,7 @@ class QMState(TypedDict, total=False):
     content_hash: str
     pii: list[tuple[str, str, str]]  # (placeholder, kind, value); cleared once stored
     findings: Annotated[list[Finding], add]
+    citations: dict[str, list[Citation]]  # rule id → clauses, attached to the findings by `score`
     evaluation: Evaluation
     tickets: list[Ticket]
     reused: bool

@@ -43,11 +43,11 @@ def batch(tmp_path: Path) -> Path:
 
 
 def test_json_output_is_the_documented_contract_and_bad_records_do_not_stop_the_batch(
-    batch: Path, tmp_path: Path
+    batch: Path, tmp_path: Path, small_corpus: Path
 ) -> None:
-    result = runner.invoke(
-        app, ["evaluate", str(batch), "--format", "json", "--data-dir", str(tmp_path / "d")]
-    )
+    env = {"ZHIJIAN_REGULATIONS_DIR": str(small_corpus)}
+    args = ["evaluate", str(batch), "--format", "json", "--data-dir", str(tmp_path / "d")]
+    result = runner.invoke(app, args, env=env)
     assert result.exit_code == 1  # one record was rejected
     assert f"{batch}:2: conversation 'oops': turns" in result.stderr
     assert "2 evaluated, 1 rejected" in result.stderr
@@ -66,11 +66,14 @@ def test_json_output_is_the_documented_contract_and_bad_records_do_not_stop_the_
     assert set(first["scores"]) == {"compliance", "attitude", "competence", "experience"}
     c03 = next(f for f in first["findings"] if f["code"] == "C03" and f["verdict"] == "fail")
     assert c03["evidence"][0]["turn"] == 2 and "保本" in c03["evidence"][0]["quote"]
+    # The rule's own clauses (证券法) are not in this small corpus, so the clauses come from retrieval.
+    assert c03["citations"] and {c["source"] for c in c03["citations"]} == {"retrieval"}
+    assert {"clause_id", "title", "article", "text"} <= set(c03["citations"][0])
     assert first["tickets"][0]["conversation_id"] == "cli-1"
 
 
 def test_table_output_and_missing_path(batch: Path, tmp_path: Path) -> None:
-    result = runner.invoke(app, ["evaluate", str(batch), "--dry-run", str(tmp_path / "nope.json")])
+    result = runner.invoke(app, ["evaluate", str(batch), "--dry-run", "--no-citations", str(tmp_path / "nope.json")])
     assert result.exit_code == 1
     assert "no such file or folder" in result.stderr
     assert "cli-1" in result.stdout and "WS-NO-GUARANTEE" in result.stdout and "质检汇总" in result.stdout
@@ -79,16 +82,30 @@ def test_table_output_and_missing_path(batch: Path, tmp_path: Path) -> None:
 def test_bad_rule_pack_is_a_clear_error(batch: Path, tmp_path: Path) -> None:
     pack = tmp_path / "pack.yaml"
     pack.write_text("name: x\nversion: '1'\nrules: []\n", encoding="utf-8")
-    result = runner.invoke(app, ["evaluate", str(batch), "--dry-run", "--rule-pack", str(pack)])
+    result = runner.invoke(app, ["evaluate", str(batch), "--dry-run", "--no-citations", "--rule-pack", str(pack)])
     assert result.exit_code == 2 and "error:" in result.stderr and "dimensions" in result.stderr
 
 
-def test_demo_evaluates_the_sample_corpus(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["demo", "--data-dir", str(tmp_path / "demo")])
+def test_demo_evaluates_the_sample_corpus_with_citations(tmp_path: Path, small_corpus: Path) -> None:
+    env = {"ZHIJIAN_REGULATIONS_DIR": str(small_corpus)}
+    result = runner.invoke(app, ["demo", "--data-dir", str(tmp_path)], env=env)
     assert result.exit_code == 0, result.output
     assert "30 conversations evaluated" in result.stdout
     assert "合规" in result.stdout and "工单" in result.stdout and "micro" in result.stdout
-    assert (tmp_path / "demo" / "zhijian.db").exists()
+    assert "《存款保险条例》第四条" in result.stdout  # WS-NOT-A-DEPOSIT's own clause, with its text
+    assert (tmp_path / "demo" / "zhijian.db").exists() and (tmp_path / "qdrant").exists()
+    again = runner.invoke(app, ["demo", "--data-dir", str(tmp_path)], env=env)  # index kept, database fresh
+    assert again.exit_code == 0 and "30 conversations evaluated, " in again.stdout
+
+
+def test_kb_commands(tmp_path: Path, small_corpus: Path) -> None:
+    first = runner.invoke(app, ["kb", "ingest", str(small_corpus), "--data-dir", str(tmp_path)])
+    assert first.exit_code == 0 and "45 chunks — 45 embedded" in first.stdout
+    second = runner.invoke(app, ["kb", "ingest", str(small_corpus), "--data-dir", str(tmp_path)])
+    assert "0 embedded, 45 unchanged" in second.stdout
+    env = {"ZHIJIAN_REGULATIONS_DIR": str(small_corpus)}
+    hits = runner.invoke(app, ["kb", "search", "存款保险最多赔多少", "-k", "3", "--data-dir", str(tmp_path)], env=env)
+    assert hits.exit_code == 0 and "存款保险条例-第5条" in hits.stdout
 
 
 def test_rules_and_schema_commands() -> None:

@@ -45,8 +45,6 @@ def test_content_hash_tracks_content_not_notes() -> None:
 def test_timed_only_when_every_turn_has_times() -> None:
     timed = Conversation.model_validate(_record(turns=[{"role": "agent", "text": "a", "start": 0, "end": 1}]))
     untimed = Conversation.model_validate(
-        _record(
-            turns=[{"role": "agent", "text": "a", "start": 0, "end": 1}, {"role": "customer", "text": "b"}]
-        )
+        _record(turns=[{"role": "agent", "text": "a", "start": 0, "end": 1}, {"role": "customer", "text": "b"}])
     )
     assert timed.timed and not untimed.timed

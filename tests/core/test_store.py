@@ -30,9 +30,7 @@ def test_same_content_is_evaluated_once_per_rule_pack_version(store: Store, qm_c
     newer = QMContext(**{**qm_context.__dict__, "scorecard": newer_card})
     evaluate_conversation(graph, newer, _call())
     stored = store.evaluations(tenant="default", conversation_id="call-1")
-    assert sorted(e.rule_pack_version for e in stored) == sorted(
-        [qm_context.scorecard.version, "2099.1+test"]
-    )
+    assert sorted(e.rule_pack_version for e in stored) == sorted([qm_context.scorecard.version, "2099.1+test"])
     with store.session() as s:
         assert len(s.scalars(select(ConversationRow)).all()) == 1
 
@@ -42,18 +40,14 @@ def test_findings_rows_queryable_and_pii_only_in_vault(store: Store, qm_context:
     with store.session() as s:
         codes = set(
             s.scalars(
-                select(FindingRow.code).where(
-                    FindingRow.evaluation_id == evaluation.id, FindingRow.verdict == "fail"
-                )
+                select(FindingRow.code).where(FindingRow.evaluation_id == evaluation.id, FindingRow.verdict == "fail")
             )
         )
         payload = s.scalar(select(ConversationRow.payload))
     assert "C01" in codes
     assert "110101199003074514" not in str(payload)
     assert "110101199003074514" not in evaluation.model_dump_json()
-    assert store.pii_values(tenant="default", conversation_id="call-1") == {
-        "[身份证号#1]": "110101199003074514"
-    }
+    assert store.pii_values(tenant="default", conversation_id="call-1") == {"[身份证号#1]": "110101199003074514"}
 
 
 def test_ticket_saved_once_per_evaluation(store: Store, qm_context: QMContext) -> None:

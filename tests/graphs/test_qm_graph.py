@@ -25,14 +25,10 @@ MIS_SELL = (
 def test_routes_are_pure() -> None:
     assert route_after_ingest({"reused": True}) == "__end__"
     assert route_after_ingest({"reused": False}) == "redact"
-    assert (
-        supervisor.route_request({"kind": "evaluate", "conversation": transcript("坐席：您好")}) == "qm_agent"
-    )
+    assert supervisor.route_request({"kind": "evaluate", "conversation": transcript("坐席：您好")}) == "qm_agent"
 
 
-def test_flow_scores_stores_and_checkpoints_only_redacted_state(
-    qm_context: QMContext, tmp_path: Path
-) -> None:
+def test_flow_scores_stores_and_checkpoints_only_redacted_state(qm_context: QMContext, tmp_path: Path) -> None:
     saver = open_sqlite_checkpointer(tmp_path / "ck.db")
     graph = build_graph(checkpointer=saver)
     conversation = transcript(MIS_SELL, conversation_id="ms-1", scenario="wealth_sales", agent_id="A017")
@@ -56,9 +52,7 @@ def test_flow_scores_stores_and_checkpoints_only_redacted_state(
     assert state.values["pii"] == []
     assert "[身份证号#1]" in state.values["conversation"].turns[1].text
     raw = b"".join(bytes(row[0]) for row in saver.conn.execute("select checkpoint from checkpoints"))
-    raw += b"".join(
-        bytes(row[0]) for row in saver.conn.execute("select value from writes") if row[0] is not None
-    )
+    raw += b"".join(bytes(row[0]) for row in saver.conn.execute("select value from writes") if row[0] is not None)
     assert RAW_ID.encode() not in raw
 
 
@@ -73,6 +67,24 @@ def test_supervisor_runs_the_qm_agent_as_a_subgraph(qm_context: QMContext) -> No
     assert result["evaluation"].conversation_id == "ms-2"
     assert qm_context.store is not None
     assert [e.id for e in qm_context.store.evaluations(tenant="default")] == [result["evaluation"].id]
+
+
+def test_compliance_failures_carry_citations(qm_context: QMContext, regulation_index: object) -> None:
+    with_kb = QMContext(**{**qm_context.__dict__, "regulations": regulation_index, "store": None})
+    call = transcript(
+        "坐席：您就把这款理财当成一个月的定期存单，安全性跟存单差不多。\n客户：那好。",
+        conversation_id="cite-1",
+        scenario="wealth_sales",
+    )
+    evaluation = evaluate_conversation(build_graph(), with_kb, call)["evaluation"]
+    deposit = next(f for f in evaluation.failed if f.rule_id == "WS-NOT-A-DEPOSIT")
+    assert [c.clause_id for c in deposit.citations] == ["存款保险条例-第4条"]  # its 消保法 ref is not indexed here
+    assert deposit.citations[0].source == "rule" and "被保险存款" in deposit.citations[0].text
+    disclosure = next(f for f in evaluation.failed if f.rule_id == "WS-RISK-DISCLOSURE")
+    assert disclosure.citations and all(c.source == "retrieval" for c in disclosure.citations)
+    assert all(not f.citations for f in evaluation.findings if f.dimension.value != "compliance")
+    without = evaluate_conversation(build_graph(), QMContext(**{**with_kb.__dict__, "regulations": None}), call)
+    assert any("法规库未启用" in n for n in without["evaluation"].notes)
 
 
 def test_dry_run_stores_nothing(qm_context: QMContext) -> None:

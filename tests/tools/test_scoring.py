@@ -58,7 +58,5 @@ def test_auto_fail_zeroes_the_total_and_clean_call_scores_full(scorecard: Scorec
 
 def test_deductions_floor_at_zero(scorecard: Scorecard) -> None:
     attitude_rules = ["SV-RUDE-LANGUAGE", "SV-PERFUNCTORY", "SV-SPEECH-RATE"]
-    findings = [
-        _finding(rule_id, Dimension.ATTITUDE, [i], deduction=40) for i, rule_id in enumerate(attitude_rules)
-    ]
+    findings = [_finding(rule_id, Dimension.ATTITUDE, [i], deduction=40) for i, rule_id in enumerate(attitude_rules)]
     assert score(findings, scorecard).scores[Dimension.ATTITUDE] == 0

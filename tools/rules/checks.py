@@ -38,9 +38,7 @@ class CheckResult:
 
 def _not_triggered(conversation: Conversation, when: Matcher | None) -> CheckResult | None:
     if when is not None and not matches(conversation, when):
-        return CheckResult(
-            Verdict.NOT_APPLICABLE, "触发条件未出现（the situation this rule covers did not occur）"
-        )
+        return CheckResult(Verdict.NOT_APPLICABLE, "触发条件未出现（the situation this rule covers did not occur）")
     return None
 
 
@@ -81,9 +79,7 @@ def check_required(conversation: Conversation, check: RequiredCheck, _: Distress
             if score > best:
                 best, best_turn = score, index
     if best >= check.threshold and best_turn is not None:
-        return CheckResult(
-            Verdict.PASS, f"话术已出现（相似度 {best:.0f}）", 0.6 + 0.4 * best / 100, turns=[best_turn]
-        )
+        return CheckResult(Verdict.PASS, f"话术已出现（相似度 {best:.0f}）", 0.6 + 0.4 * best / 100, turns=[best_turn])
     # Script lines are shown as written; regular expressions are nothing to show a QA lead.
     wanted = f"（应包含：{'；'.join(check.phrases[:2])}）" if check.phrases else ""
     # A near miss on a fuzzy script is less certain than a total absence.
@@ -132,26 +128,20 @@ def _silences(conversation: Conversation, check: TimingCheck) -> list[tuple[int,
             continue
         prev, nxt = turns[i - 1], turns[i]
         # Silence after the agent asked something is the customer thinking, not a hold.
-        customer_checks_in = nxt.role is Role.CUSTOMER and compiled(r"喂|有人吗|还在吗|在吗|人呢").search(
-            nxt.text
-        )
+        customer_checks_in = nxt.role is Role.CUSTOMER and compiled(r"喂|有人吗|还在吗|在吗|人呢").search(nxt.text)
         agent_owes = (
             nxt.role is Role.AGENT
             or customer_checks_in
             or (prev.role is Role.AGENT and not compiled(r"[？?]\s*$|吗\s*$").search(prev.text))
         )
         last_agent = next((t for t in reversed(turns[:i]) if t.role is Role.AGENT), None)
-        announced = last_agent is not None and any(
-            compiled(p).search(last_agent.text) for p in check.announce
-        )
+        announced = last_agent is not None and any(compiled(p).search(last_agent.text) for p in check.announce)
         if agent_owes and not announced:
             found.append((i - 1, i))
     return found
 
 
-def _reply_latencies(
-    conversation: Conversation, check: TimingCheck, scorer: DistressScorer
-) -> list[tuple[int, ...]]:
+def _reply_latencies(conversation: Conversation, check: TimingCheck, scorer: DistressScorer) -> list[tuple[int, ...]]:
     turns = conversation.turns
     return [
         (i - 1, i)
@@ -188,9 +178,7 @@ def _fast_speech(conversation: Conversation, check: TimingCheck, _: DistressScor
     return found
 
 
-_TIMING_METRICS: dict[
-    str, tuple[str, Callable[[Conversation, TimingCheck, DistressScorer], list[tuple[int, ...]]]]
-] = {
+_TIMING_METRICS: dict[str, tuple[str, Callable[[Conversation, TimingCheck, DistressScorer], list[tuple[int, ...]]]]] = {
     "silence": ("超过 {t:g} 秒的未告知静默", lambda c, check, _: list(_silences(c, check))),
     "reply_latency": ("客户情绪激动后超过 {t:g} 秒才回应", _reply_latencies),
     "overtalk": ("坐席在客户说话时抢话（重叠 ≥ {t:g} 秒）", _overtalks),
@@ -244,9 +232,7 @@ def check_consistency(conversation: Conversation, check: ConsistencyCheck, _: Di
         if follow and any(compiled(p).search(follow) for p in check.reconfirm):
             continue
         evidence = [q, *answers] + ([j] if j < len(turns) else [])
-        return CheckResult(
-            Verdict.FAIL, "客户对封闭式问题的回答前后矛盾，坐席未复核即继续", 0.75, turns=evidence
-        )
+        return CheckResult(Verdict.FAIL, "客户对封闭式问题的回答前后矛盾，坐席未复核即继续", 0.75, turns=evidence)
     if not asked:
         return CheckResult(Verdict.NOT_APPLICABLE, "没有封闭式确认问题")
     return CheckResult(Verdict.PASS, "客户回答一致，或矛盾已复核", 0.7)
@@ -259,18 +245,12 @@ def check_distress(conversation: Conversation, check: DistressCheck, scorer: Dis
         if turn.role is not Role.CUSTOMER or scorer.score(turn.text) < check.threshold:
             continue
         upset += 1
-        replies = [k for k in range(i + 1, len(turns)) if turns[k].role is Role.AGENT][
-            : check.within_agent_turns
-        ]
+        replies = [k for k in range(i + 1, len(turns)) if turns[k].role is Role.AGENT][: check.within_agent_turns]
         if not replies:
             continue
-        acknowledged = find_hits(
-            conversation, check.acknowledge, role=Role.AGENT, turns=replies, negation_aware=True
-        )
+        acknowledged = find_hits(conversation, check.acknowledge, role=Role.AGENT, turns=replies, negation_aware=True)
         if not acknowledged:
-            return CheckResult(
-                Verdict.FAIL, "客户情绪激动，坐席随后的回应没有致歉或安抚", 0.7, turns=[i, *replies]
-            )
+            return CheckResult(Verdict.FAIL, "客户情绪激动，坐席随后的回应没有致歉或安抚", 0.7, turns=[i, *replies])
     if not upset:
         return CheckResult(Verdict.NOT_APPLICABLE, "客户没有明显的负面情绪")
     return CheckResult(Verdict.PASS, "客户的情绪得到回应", 0.7)

@@ -65,11 +65,7 @@ def is_reported(text: str, start: int, end: int, previous_customer: str | None) 
     # Echoing the customer's own question back ("保本的？") without asserting it.
     following = text[end : end + 1]
     return bool(
-        previous_customer
-        and len(phrase) >= 2
-        and phrase in previous_customer
-        and following
-        and following in "吗？?"
+        previous_customer and len(phrase) >= 2 and phrase in previous_customer and following and following in "吗？?"
     )
 
 
