@@ -20,7 +20,7 @@ from core.models import Conversation, Evaluation, Ticket
 from core.settings import Settings
 from core.store import Store
 from graphs.qm import build_graph, evaluate_conversation
-from graphs.wiring import build_qm_context, open_regulation_index, open_sqlite_checkpointer
+from graphs.wiring import build_judge, build_qm_context, open_regulation_index, open_sqlite_checkpointer
 from knowledge.samples import SAMPLE_CONVERSATIONS, load_expected_codes
 from tools.accuracy import CodeCounts
 from tools.transcripts import expand_paths, read_path
@@ -91,7 +91,8 @@ def run_batch(
         with progress_bar(err, "法规入库 indexing regulations (first use)", disable=quiet) as update:
             regulations, _ = open_regulation_index(settings, progress=update)
     store = None if dry_run else Store.from_url(settings.resolved_database_url)
-    context = build_qm_context(settings, store=store, regulations=regulations)
+    judge = build_judge(settings, cache=store)
+    context = build_qm_context(settings, store=store, regulations=regulations, judge=judge)
     checkpointer = None if dry_run else open_sqlite_checkpointer(settings.resolved_checkpoint_path)
     graph = build_graph(checkpointer=checkpointer)
     with progress_bar(err, "质检中 evaluating", disable=quiet) as update:
@@ -99,6 +100,8 @@ def run_batch(
             output = evaluate_conversation(graph, context, conversation)
             result.evaluated.append((conversation, output["evaluation"], output.get("tickets", [])))
             update(done, len(conversations))
+    if judge is not None:
+        judge.close()
     return result
 
 

@@ -218,9 +218,25 @@ class Finding(BaseModel):
     needs_review: bool = False
     regulation_refs: list[str] = Field(default_factory=list)
     citations: list[Citation] = Field(default_factory=list)
+    model: str | None = Field(default=None, description="The language model that gave this verdict, if any.")
+    prompt_version: str | None = None
     suppressed_by: str | None = Field(
         default=None, description="Rule id of a higher-priority finding on the same passage."
     )
+
+
+class LlmUsage(BaseModel):
+    """What the LLM tier cost for one evaluation."""
+
+    model: str
+    prompt_version: str
+    calls: int = 0
+    cached: int = 0
+    failed: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    estimated_tokens: bool = Field(default=False, description="True when the model reported no usage.")
+    seconds: float = 0
 
 
 class Evaluation(BaseModel):
@@ -241,6 +257,7 @@ class Evaluation(BaseModel):
     content_hash: str
     created_at: datetime
     timings_ms: dict[str, float] = Field(default_factory=dict)
+    llm: LlmUsage | None = None
     notes: list[str] = Field(default_factory=list)
 
     @property

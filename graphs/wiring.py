@@ -9,13 +9,16 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 
 from agents.qm.context import QMContext
 from core.embeddings import build_embedding
+from core.llm import build_chat_model, model_label
 from core.settings import Settings
 from core.store import Store
 from core.vectors import open_qdrant
 from knowledge.regulations.ingest import IngestReport, Progress, ingest_corpus
 from knowledge.rulepacks import load_scorecard
+from prompts import load_prompt
 from tools.regulations import RegulationIndex
 from tools.rules import RuleEngine
+from tools.semantic import MemoryVerdictCache, SemanticJudge, VerdictCache
 from tools.sentiment import DistressScorer
 from tools.sparse import SparseEncoder
 from tools.tickets import TicketPolicy
@@ -27,6 +30,7 @@ def build_qm_context(
     store: Store | None,
     scorer: DistressScorer | None = None,
     regulations: RegulationIndex | None = None,
+    judge: SemanticJudge | None = None,
 ) -> QMContext:
     """Load the configured rule pack and build the engine once; pass the result to every run."""
     scorecard = load_scorecard(settings.rule_pack)
@@ -36,6 +40,23 @@ def build_qm_context(
         ticket_policy=TicketPolicy(scorecard.thresholds, dict(settings.ticket_due_days)),
         store=store,
         regulations=regulations,
+        judge=judge,
+    )
+
+
+def build_judge(settings: Settings, *, cache: VerdictCache | None) -> SemanticJudge | None:
+    """The LLM tier the settings choose (None for llm_provider=none); verdicts cached in `cache` or in memory."""
+    model = build_chat_model(settings)
+    if model is None:
+        return None
+    return SemanticJudge(
+        model,
+        prompt=load_prompt("semantic_check", settings.prompt_language),
+        model_name=model_label(model),
+        cache=cache if cache is not None else MemoryVerdictCache(),
+        window_turns=settings.llm_window_turns,
+        timeout_s=settings.llm_timeout_s,
+        max_concurrency=settings.llm_max_concurrency,
     )
 
 

@@ -52,7 +52,9 @@ def score(findings: list[Finding], scorecard: Scorecard) -> Score:
     threshold = scorecard.thresholds.review_below_confidence
     reviewed = []
     for f in findings:
-        flag = f.verdict is Verdict.FAIL and (f.confidence < threshold or f.severity.rank >= Severity.HIGH.rank)
+        flag = f.needs_review or (
+            f.verdict is Verdict.FAIL and (f.confidence < threshold or f.severity.rank >= Severity.HIGH.rank)
+        )
         reviewed.append(f.model_copy(update={"needs_review": flag}) if flag != f.needs_review else f)
     counted = [f for f in reviewed if f.verdict is Verdict.FAIL and f.suppressed_by is None]
     scores = {d: max(0.0, 100.0 - sum(f.deduction for f in counted if f.dimension is d)) for d in Dimension}

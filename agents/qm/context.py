@@ -10,6 +10,7 @@ from core.scorecard import Scorecard
 from core.store import Store, utc_now
 from tools.regulations import RegulationIndex
 from tools.rules import RuleEngine
+from tools.semantic import SemanticJudge
 from tools.tickets import TicketPolicy
 
 
@@ -22,4 +23,5 @@ class QMContext:
     ticket_policy: TicketPolicy
     store: Store | None = None
     regulations: RegulationIndex | None = None  # None: findings keep their clause ids but no clause text
+    judge: SemanticJudge | None = None  # None: semantic rules are reported not_evaluated
     clock: Callable[[], datetime] = field(default=utc_now)

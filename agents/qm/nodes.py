@@ -16,11 +16,12 @@ from langgraph.graph import END
 from langgraph.runtime import Runtime
 
 from agents.qm.context import QMContext
-from agents.qm.state import QMState
+from agents.qm.state import QMState, current_findings
 from core.models import Citation, Dimension, Evaluation, Verdict
 from tools.redact import redact_conversation
 from tools.regulations import RegulationFilter
 from tools.scoring import score as score_findings
+from tools.semantic import JudgeRequest
 from tools.tickets import draft_ticket
 
 _EVALUATION_NAMESPACE = uuid.UUID("0b7d3c4e-52a9-4f0e-8f4e-5b1e9a6c2d10")
@@ -84,8 +85,39 @@ def redact(state: QMState, runtime: Runtime[QMContext]) -> dict[str, Any]:
 
 @_timed("rules")
 def run_rules(state: QMState, runtime: Runtime[QMContext]) -> dict[str, Any]:
-    """Tier 0: the scorecard's deterministic checks."""
-    return {"findings": runtime.context.engine.evaluate(state["conversation"])}
+    """Tier 0: the scorecard's deterministic checks; names the findings the LLM tier should look at."""
+    findings = runtime.context.engine.evaluate(state["conversation"])
+    threshold = runtime.context.scorecard.thresholds.review_below_confidence
+    candidates = [
+        f.rule_id
+        for f in findings
+        if f.verdict is Verdict.NOT_EVALUATED or (f.verdict is Verdict.FAIL and f.confidence < threshold)
+    ]
+    return {"findings": findings, "llm_candidates": candidates}
+
+
+def route_after_rules(state: QMState) -> Literal["judge_semantics", "cite"]:
+    """Only conversations with semantic rules that apply, or uncertain failures, reach the LLM tier."""
+    return "judge_semantics" if state.get("llm_candidates") else "cite"
+
+
+@_timed("llm")
+def judge_semantics(state: QMState, runtime: Runtime[QMContext]) -> dict[str, Any]:
+    """Tier 2: the language model judges semantic rules and gives a second opinion on uncertain failures."""
+    judge, card = runtime.context.judge, runtime.context.scorecard
+    if judge is None:
+        return {"llm_findings": {}, "llm_usage": None}
+    by_id = {f.rule_id: f for f in state["findings"]}
+    requests = [
+        JudgeRequest(
+            rule=card.rule(rule_id),
+            finding=by_id[rule_id],
+            purpose="semantic" if by_id[rule_id].verdict is Verdict.NOT_EVALUATED else "second_opinion",
+        )
+        for rule_id in state["llm_candidates"]
+    ]
+    findings, usage = judge.judge(state["conversation"], requests)
+    return {"llm_findings": findings, "llm_usage": usage}
 
 
 @_timed("cite")
@@ -96,7 +128,7 @@ def cite(state: QMState, runtime: Runtime[QMContext]) -> dict[str, Any]:
         return {"citations": {}}
     scenario = state["conversation"].scenario
     citations: dict[str, list[Citation]] = {}
-    for finding in state["findings"]:
+    for finding in current_findings(state):
         if finding.verdict is not Verdict.FAIL or finding.dimension is not Dimension.COMPLIANCE:
             continue
         found = index.clauses(finding.regulation_refs)
@@ -114,14 +146,17 @@ def score(state: QMState, runtime: Runtime[QMContext]) -> dict[str, Any]:
     citations = state.get("citations", {})
     findings = [
         f.model_copy(update={"citations": citations[f.rule_id]}) if f.rule_id in citations else f
-        for f in state["findings"]
+        for f in current_findings(state)
     ]
     result = score_findings(findings, card)
     key = f"{conversation.tenant}|{conversation.id}|{state['content_hash']}|{card.name}|{card.version}"
     unevaluated = [f.rule_id for f in result.findings if f.verdict is Verdict.NOT_EVALUATED]
     notes = list(conversation.notes)
-    if unevaluated:
+    usage = state.get("llm_usage")
+    if unevaluated and runtime.context.judge is None:
         notes.append(f"{len(unevaluated)} 条语义规则未评估（未配置大模型）：{', '.join(unevaluated)}")
+    elif unevaluated:
+        notes.append(f"{len(unevaluated)} 条规则大模型未能给出可信结论，需人工复核：{', '.join(unevaluated)}")
     if runtime.context.regulations is None and any(
         f.verdict is Verdict.FAIL and f.dimension is Dimension.COMPLIANCE for f in findings
     ):
@@ -142,6 +177,7 @@ def score(state: QMState, runtime: Runtime[QMContext]) -> dict[str, Any]:
         content_hash=state["content_hash"],
         created_at=runtime.context.clock(),
         timings_ms=dict(state.get("timings_ms", {})),
+        llm=usage,
         notes=notes,
     )
     return {"evaluation": evaluation}

