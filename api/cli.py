@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
+from api.admin_cli import admin, serve
 from api.kb_cli import kb
 from api.progress import progress_bar
 from api.render import console, evaluation_panel, summary_table
@@ -27,6 +28,8 @@ from tools.transcripts import expand_paths, read_path
 
 app = typer.Typer(help="智检 Zhijian — quality management for financial contact centres.", no_args_is_help=True)
 app.add_typer(kb, name="kb")
+app.add_typer(admin, name="admin")
+app.command()(serve)
 out = console()
 err = console(stderr=True)
 

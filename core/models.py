@@ -281,6 +281,12 @@ class TicketFinding(BaseModel):
     evidence: list[Evidence]
 
 
+class TicketComment(BaseModel):
+    author: str
+    text: str = Field(min_length=1, max_length=4000)
+    at: datetime
+
+
 class Ticket(BaseModel):
     """A remediation task for an agent and their supervisor, raised by an evaluation."""
 
@@ -295,4 +301,5 @@ class Ticket(BaseModel):
     findings: list[TicketFinding]
     due_at: datetime
     status: TicketStatus = TicketStatus.OPEN
+    comments: list[TicketComment] = Field(default_factory=list)
     created_at: datetime

@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     llm_local_model: Path | None = Field(default=None, description="GGUF file for 'local'; default: the packaged one.")
     llm_window_turns: int = Field(default=40, ge=4, description="Longer calls send only the relevant turns.")
     prompt_language: Literal["zh", "en"] = "zh"
+    jwt_secret: SecretStr | None = Field(default=None, description="Signs user tokens; default: a file in data_dir.")
+    token_ttl_minutes: int = Field(default=60, ge=1)
+    max_request_bytes: int = Field(default=20 * 1024 * 1024, ge=1, description="Larger request bodies get 413.")
+    job_workers: int = Field(default=2, ge=1, description="Threads evaluating queued job items in the server.")
     default_tenant: str = "default"
     max_turns: int = Field(default=5000, ge=1, description="Longer transcripts are rejected, not truncated.")
     max_turn_chars: int = Field(default=10_000, ge=1)

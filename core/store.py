@@ -163,6 +163,9 @@ class Store:
     """Reads and writes the operational data; one per process, passed to whoever needs it."""
 
     def __init__(self, engine: Engine) -> None:
+        import core.accounts
+        import core.jobs  # noqa: F401  (their tables are part of the schema)
+
         self.engine = engine
         Base.metadata.create_all(engine)
         self._sessions = sessionmaker(engine, expire_on_commit=False)

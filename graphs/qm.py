@@ -63,13 +63,17 @@ def thread_id(conversation: Conversation, context: QMContext) -> str:
 
 
 def evaluate_conversation(
-    graph: CompiledStateGraph[Any, Any, Any, Any], context: QMContext, conversation: Conversation
+    graph: CompiledStateGraph[Any, Any, Any, Any],
+    context: QMContext,
+    conversation: Conversation,
+    *,
+    pii: list[tuple[str, str, str]] | None = None,
 ) -> QMOutput:
     """Run the QM flow on one conversation. Only the final (redacted) state is checkpointed, so raw PII
     in the input never reaches the checkpoint store."""
     if graph.checkpointer is None:
-        result: QMOutput = graph.invoke({"conversation": conversation}, context=context)
+        result: QMOutput = graph.invoke({"conversation": conversation, "pii": pii or []}, context=context)
         return result
     config = {"configurable": {"thread_id": thread_id(conversation, context)}}
-    result = graph.invoke({"conversation": conversation}, config, context=context, durability="exit")
+    result = graph.invoke({"conversation": conversation, "pii": pii or []}, config, context=context, durability="exit")
     return result

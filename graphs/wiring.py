@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
+from enum import Enum
 from pathlib import Path
 
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
+from pydantic import BaseModel
 
+import core.models as core_models
 from agents.qm.context import QMContext
 from core.embeddings import build_embedding
 from core.llm import build_chat_model, model_label
@@ -68,7 +72,17 @@ def open_regulation_index(
     return index, ingest_corpus(index, settings.regulations_dir, progress=progress)
 
 
+def checkpoint_serializer() -> JsonPlusSerializer:
+    """Checkpoints may hold only our own state types: every pydantic model and enum of core.models, by name."""
+    allowed = [
+        ("core.models", name)
+        for name, value in vars(core_models).items()
+        if isinstance(value, type) and value.__module__ == "core.models" and issubclass(value, BaseModel | Enum)
+    ]
+    return JsonPlusSerializer(allowed_msgpack_modules=allowed)
+
+
 def open_sqlite_checkpointer(path: Path) -> SqliteSaver:
     """LangGraph's SQLite saver on a file (created with its folder)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    return SqliteSaver(sqlite3.connect(str(path), check_same_thread=False))
+    return SqliteSaver(sqlite3.connect(str(path), check_same_thread=False), serde=checkpoint_serializer())

@@ -77,10 +77,8 @@ def route_after_ingest(state: QMState) -> Literal["redact", "__end__"]:
 def redact(state: QMState, runtime: Runtime[QMContext]) -> dict[str, Any]:
     """Replace PII before anything is stored or sent to a model; the vault travels only to `persist`."""
     redacted, vault = redact_conversation(state["conversation"])
-    return {
-        "conversation": redacted,
-        "pii": [(token, kind.name, value) for token, (kind, value) in vault.entries.items()],
-    }
+    found = [(token, kind.name, value) for token, (kind, value) in vault.entries.items()]
+    return {"conversation": redacted, "pii": [*state.get("pii", []), *found]}
 
 
 @_timed("rules")

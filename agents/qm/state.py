@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from operator import add
-from typing import Annotated, TypedDict
+from typing import Annotated, NotRequired, TypedDict
 
 from core.models import Citation, Conversation, Evaluation, Finding, LlmUsage, Ticket
 
@@ -14,6 +14,7 @@ def merge_timings(left: dict[str, float], right: dict[str, float]) -> dict[str, 
 
 class QMInput(TypedDict):
     conversation: Conversation
+    pii: NotRequired[list[tuple[str, str, str]]]  # vault entries of a conversation redacted before queueing
 
 
 class QMOutput(TypedDict, total=False):

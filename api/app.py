@@ -1,0 +1,124 @@
+"""The FastAPI application: `create_app()`; resources live in the lifespan, not at import time."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+
+from agents.qm.context import QMContext
+from api import problems
+from api.routes import evaluate, jobs, records, system
+from api.service import Service, jwt_secret
+from api.worker import JobWorker
+from core.settings import Settings
+from core.store import Store
+from graphs.qm import build_graph
+from graphs.wiring import build_judge, build_qm_context, open_regulation_index, open_sqlite_checkpointer
+
+log = logging.getLogger("zhijian.api")
+
+
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object per line, with the request id when there is one."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": round(record.created, 3),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        entry.update(getattr(record, "fields", {}))
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def create_app(settings: Settings | None = None, *, start_worker: bool = True) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = Store.from_url(settings.resolved_database_url)
+        regulations = open_regulation_index(settings)[0] if settings.citations else None
+        judge = build_judge(settings, cache=store)
+        context = build_qm_context(settings, store=store, regulations=regulations, judge=judge)
+        dry_context = QMContext(**{**context.__dict__, "store": None})
+        checkpointer = open_sqlite_checkpointer(settings.resolved_checkpoint_path)
+        service = Service(
+            settings=settings,
+            store=store,
+            context=context,
+            dry_context=dry_context,
+            graph=build_graph(checkpointer=checkpointer),
+            dry_graph=build_graph(),
+            jwt_secret=jwt_secret(settings),
+            regulations=regulations,
+        )
+        app.state.service = service
+        worker = JobWorker(service, threads=settings.job_workers)
+        if start_worker:
+            worker.start()
+        try:
+            yield
+        finally:
+            worker.stop()
+            if judge is not None:
+                judge.close()
+            checkpointer.conn.close()
+            if regulations is not None:
+                regulations.client.close()  # embedded Qdrant holds a lock on its folder
+            store.engine.dispose()
+
+    app = FastAPI(
+        title="Zhijian 智检 API",
+        version="0.1.0",
+        description="Quality management for financial contact centres: evaluate conversations, run batch jobs, "
+        "read evaluations and tickets within your tenant and organisation.",
+        lifespan=lifespan,
+    )
+    problems.install(app)
+
+    @app.middleware("http")
+    async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+        request.state.request_id = request_id
+        length = request.headers.get("content-length")
+        started = time.perf_counter()
+        if length is not None and length.isdigit() and int(length) > settings.max_request_bytes:
+            response: Response = problems.problem(
+                request, 413, "Content Too Large", f"body of {length} bytes, over {settings.max_request_bytes}"
+            )
+        else:
+            response = await call_next(request)
+        response.headers["X-Request-ID"] = request_id
+        log.info(
+            "request",
+            extra={
+                "fields": {
+                    "request_id": request_id,
+                    "method": request.method,
+                    "path": request.url.path,
+                    "status": response.status_code,
+                    "ms": round((time.perf_counter() - started) * 1000, 1),
+                }
+            },
+        )
+        return response
+
+    for module in (evaluate, jobs, records, system):
+        app.include_router(module.router)
+    return app
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonLogFormatter())
+    root = logging.getLogger("zhijian")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False

@@ -1,0 +1,55 @@
+"""Health, readiness, user tokens and regulation search."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.security import OAuth2PasswordRequestForm
+from sqlalchemy import text
+
+from api.deps import ServiceDep, issue_token, require
+from api.schemas import Token
+from core.access import Action, Principal
+from core.accounts import authenticate_user
+from core.models import Citation
+from tools.regulations import RegulationFilter
+
+router = APIRouter()
+
+
+@router.get("/healthz", tags=["system"], summary="The process is up")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", tags=["system"], summary="The database answers")
+def readyz(service: ServiceDep) -> dict[str, str]:
+    try:
+        with service.store.session() as s:
+            s.execute(text("select 1"))
+    except Exception as exc:  # readiness reports, it does not raise
+        raise HTTPException(503, f"database not ready: {type(exc).__name__}") from None
+    return {"status": "ready", "rule_pack": f"{service.context.scorecard.name} {service.context.scorecard.version}"}
+
+
+@router.post("/auth/token", response_model=Token, tags=["auth"], summary="OAuth2 password flow for people")
+def token(service: ServiceDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
+    principal = authenticate_user(service.store, form.username, form.password)
+    if principal is None:
+        raise HTTPException(401, "wrong username or password")
+    return Token(access_token=issue_token(service, form.username))
+
+
+@router.get("/regulations/search", response_model=list[Citation], tags=["regulations"], summary="Search regulations")
+def search(
+    service: ServiceDep,
+    _: Annotated[Principal, Depends(require(Action.SEARCH_REGULATIONS))],
+    q: Annotated[str, Query(min_length=1, max_length=500)],
+    k: Annotated[int, Query(ge=1, le=20)] = 5,
+    regulation: Annotated[list[str] | None, Query()] = None,
+    scenario: str | None = None,
+) -> list[Citation]:
+    if service.regulations is None:
+        raise HTTPException(503, "the regulation knowledge base is not enabled (ZHIJIAN_CITATIONS=false)")
+    return service.regulations.search(q, k=k, filters=RegulationFilter(regulations=regulation, scenario=scenario))

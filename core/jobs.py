@@ -1,0 +1,177 @@
+"""A durable job queue in the operational database: a batch of conversations, one row per item.
+
+Items hold the redacted conversation and its PII vault entries (not the raw text). A worker claims
+items atomically; items left `running` by a crash are re-queued at start-up. Evaluating an item twice
+yields the same stored evaluation (tenant + id + content hash + rule-pack version), so a re-run after
+a crash neither loses nor double-counts a conversation.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, func, select, update
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.models import Conversation
+from core.store import Base, EvaluationRow, Store, utc_now
+
+
+class ItemStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class JobRow(Base):
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(100), index=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    total: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+
+
+class JobItemRow(Base):
+    __tablename__ = "job_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    conversation_id: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the redacted conversation
+    pii: Mapped[list[Any] | None] = mapped_column(JSON)  # its vault entries, cleared once stored
+    evaluation_id: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(String(2000))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now, onupdate=utc_now)
+
+
+def create_job(
+    store: Store, *, tenant: str, subject: str, items: list[tuple[Conversation, list[tuple[str, str, str]]]]
+) -> str:
+    """Queue redacted conversations (with their vault entries) as one job; returns the job id."""
+    job_id = f"job_{uuid.uuid4().hex[:20]}"
+    with store.session() as s:
+        s.add(JobRow(id=job_id, tenant=tenant, subject=subject, total=len(items)))
+        s.flush()
+        s.add_all(
+            JobItemRow(
+                job_id=job_id,
+                seq=seq,
+                conversation_id=conversation.id,
+                status=ItemStatus.QUEUED.value,
+                payload=conversation.model_dump(mode="json"),
+                pii=[list(entry) for entry in pii],
+            )
+            for seq, (conversation, pii) in enumerate(items)
+        )
+    return job_id
+
+
+def requeue_interrupted(store: Store) -> int:
+    """At start-up: items a crash left running go back to the queue. Returns how many."""
+    with store.session() as s:
+        result = s.execute(
+            update(JobItemRow).where(JobItemRow.status == ItemStatus.RUNNING.value).values(status="queued")
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def claim_next(store: Store) -> tuple[int, Conversation, list[tuple[str, str, str]]] | None:
+    """Atomically take the oldest queued item (compare-and-set on its status)."""
+    while True:
+        with store.session() as s:
+            row = s.scalar(
+                select(JobItemRow).where(JobItemRow.status == ItemStatus.QUEUED.value).order_by(JobItemRow.id).limit(1)
+            )
+            if row is None:
+                return None
+            taken = s.execute(
+                update(JobItemRow)
+                .where(JobItemRow.id == row.id, JobItemRow.status == ItemStatus.QUEUED.value)
+                .values(status=ItemStatus.RUNNING.value, attempts=JobItemRow.attempts + 1)
+            )
+            if not taken.rowcount:  # type: ignore[attr-defined]
+                continue  # another worker took it first
+            try:
+                conversation = Conversation.model_validate(row.payload)
+            except ValueError as exc:  # a corrupt item is failed with its reason, not retried forever
+                row_id, error = row.id, f"unreadable queued item: {exc}"
+            else:
+                return row.id, conversation, [(p, k, v) for p, k, v in (row.pii or [])]
+        fail_item(store, row_id, error)
+
+
+def finish_item(store: Store, item_id: int, evaluation_id: str) -> None:
+    with store.session() as s:
+        s.execute(
+            update(JobItemRow)
+            .where(JobItemRow.id == item_id)
+            .values(status=ItemStatus.DONE.value, evaluation_id=evaluation_id, pii=None, payload=None, error=None)
+        )
+
+
+def fail_item(store: Store, item_id: int, error: str) -> None:
+    with store.session() as s:
+        s.execute(
+            update(JobItemRow)
+            .where(JobItemRow.id == item_id)
+            .values(status=ItemStatus.FAILED.value, error=error[:2000], pii=None)
+        )
+
+
+def job_row(store: Store, job_id: str) -> JobRow | None:
+    with store.session() as s:
+        return s.get(JobRow, job_id)
+
+
+def job_progress(store: Store, job_id: str, *, limit: int, offset: int) -> tuple[dict[str, int], list[dict[str, Any]]]:
+    """Counts by status, and a page of items (seq, conversation id, status, evaluation id, error)."""
+    with store.session() as s:
+        counts = dict(
+            s.execute(
+                select(JobItemRow.status, func.count()).where(JobItemRow.job_id == job_id).group_by(JobItemRow.status)
+            ).all()
+        )
+        rows = s.execute(
+            select(
+                JobItemRow.seq,
+                JobItemRow.conversation_id,
+                JobItemRow.status,
+                JobItemRow.evaluation_id,
+                JobItemRow.error,
+            )
+            .where(JobItemRow.job_id == job_id)
+            .order_by(JobItemRow.seq)
+            .limit(limit)
+            .offset(offset)
+        ).all()
+    items = [{"seq": r[0], "conversation_id": r[1], "status": r[2], "evaluation_id": r[3], "error": r[4]} for r in rows]
+    return {status.value: int(counts.get(status.value, 0)) for status in ItemStatus}, items
+
+
+def job_results(store: Store, job_id: str) -> Iterator[dict[str, Any]]:
+    """Stored evaluations of a job's finished items, in item order (read in pages)."""
+    last = -1
+    while True:
+        with store.session() as s:
+            rows = s.execute(
+                select(JobItemRow.seq, EvaluationRow.payload)
+                .join(EvaluationRow, EvaluationRow.id == JobItemRow.evaluation_id)
+                .where(JobItemRow.job_id == job_id, JobItemRow.seq > last)
+                .order_by(JobItemRow.seq)
+                .limit(200)
+            ).all()
+        if not rows:
+            return
+        for seq, payload in rows:
+            last = seq
+            yield dict(payload)

@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+import json
+import time
+
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from core.access import AccessRole
+from core.accounts import create_api_key
+from core.jobs import JobItemRow, claim_next
+from core.store import EvaluationRow, Store
+from graphs.qm import build_graph, evaluate_conversation
+from graphs.wiring import build_qm_context
+from tests.api.conftest import Api, call
+
+
+def _wait(api: Api, job_id: str, who: str = "admin_a") -> dict[str, object]:
+    for _ in range(200):
+        status = api.client.get(f"/jobs/{job_id}", headers=api.headers(who)).json()
+        if status["finished"]:
+            return status
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} did not finish: {status}")
+
+
+def test_evaluate_returns_the_documented_contract(api: Api) -> None:
+    response = api.client.post("/evaluate", json=call("c-1", "上海分行", "A101"), headers=api.headers("qa_sh"))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["conversation_id"] == "c-1" and body["tenant"] == "bank-a" and body["auto_failed"] is True
+    assert any(f["code"] == "C03" and f["verdict"] == "fail" for f in body["findings"])
+    assert body["tickets"] and response.headers["X-Request-ID"]
+    again = api.client.post("/evaluate", json=call("c-1", "上海分行", "A101"), headers=api.headers("qa_sh"))
+    assert again.json()["id"] == body["id"]  # idempotent
+    dry = api.client.post(
+        "/evaluate?dry_run=true", json=call("c-dry", "上海分行", "A101"), headers=api.headers("qa_sh")
+    )
+    assert dry.status_code == 200
+    listed = api.client.get("/conversations", headers=api.headers("qa_sh")).json()
+    assert [c["id"] for c in listed] == ["c-1"]
+
+
+def test_errors_are_problem_json_naming_the_field(api: Api) -> None:
+    bad = call("c-bad", "上海分行", "A101")
+    bad["turns"][0]["role"] = "robot"  # type: ignore[index]
+    response = api.client.post("/evaluate", json=bad, headers=api.headers("qa_sh"))
+    assert response.status_code == 422 and response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["errors"][0]["field"] == "turns.0.role" and problem["request_id"]
+    malformed = api.client.post(
+        "/evaluate",
+        content=b'{"id": "x", "turns": [',
+        headers={**api.headers("qa_sh"), "Content-Type": "application/json"},
+    )
+    assert malformed.status_code == 422 and malformed.json()["status"] == 422
+    assert api.client.post("/evaluate", json=call("c", "上海分行", "A101")).status_code == 401
+    assert api.client.get("/tickets", headers={"X-API-Key": "zj_nope"}).json()["detail"] == "unknown API key"
+    huge = api.client.post(
+        "/evaluate",
+        content=b"x",
+        headers={**api.headers("qa_sh"), "Content-Length": str(api.settings.max_request_bytes + 1)},
+    )
+    assert huge.status_code == 413
+    long_call = call("c-long", "上海分行", "A101")
+    long_call["turns"] = long_call["turns"] * 2000  # type: ignore[operator]
+    assert api.client.post("/evaluate", json=long_call, headers=api.headers("qa_sh")).status_code == 413
+
+
+def test_batch_job_with_bad_lines_and_results_exactly_once(api: Api) -> None:
+    lines = [json.dumps(call(f"j-{i}", "上海分行", "A101", breach=i % 2 == 0), ensure_ascii=False) for i in range(6)]
+    lines.insert(2, '{"id": "broken"')
+    lines.insert(4, json.dumps(call("j-bj", "北京分行", "A201"), ensure_ascii=False))  # outside qa_sh's branch
+    body = "\n".join(lines).encode("utf-8")
+    created = api.client.post(
+        "/jobs", content=body, headers={**api.headers("qa_sh"), "Content-Type": "application/x-ndjson"}
+    )
+    assert created.status_code == 202, created.text
+    job = created.json()
+    assert job["accepted"] == 6 and [r["line"] for r in job["rejected"]] == [3, 5]
+    status = _wait(api, job["job_id"], "qa_sh")
+    assert status["counts"]["done"] == 6 and all(i["evaluation_id"] for i in status["items"])
+    results = api.client.get(f"/jobs/{job['job_id']}/results", headers=api.headers("qa_sh"))
+    evaluations = [json.loads(line) for line in results.text.splitlines()]
+    assert sorted(e["conversation_id"] for e in evaluations) == [f"j-{i}" for i in range(6)]
+    assert api.client.get(f"/jobs/{job['job_id']}", headers=api.headers("admin_b")).status_code == 404
+
+
+def test_a_crash_mid_job_loses_and_duplicates_nothing(api: Api) -> None:
+    settings = api.settings.model_copy(update={"data_dir": api.settings.data_dir.parent / "crash"})
+    lines = "\n".join(json.dumps(call(f"k-{i}", "上海分行", "A101"), ensure_ascii=False) for i in range(8))
+    store = Store.from_url(settings.resolved_database_url)
+    key = create_api_key(store, name="crash", tenant="bank-a", role=AccessRole.ADMIN)[1]
+    with TestClient(create_app(settings, start_worker=False)) as first:  # no workers: everything stays queued
+        job_id = first.post("/jobs", content=lines.encode(), headers={"X-API-Key": key}).json()["job_id"]
+    # The server died while two items were running; one of them had already stored its evaluation.
+    interrupted = claim_next(store)
+    claim_next(store)
+    assert interrupted is not None
+    context = build_qm_context(settings, store=store)
+    evaluate_conversation(build_graph(), context, interrupted[1], pii=interrupted[2])
+    with store.session() as s:
+        assert s.query(JobItemRow).filter(JobItemRow.status == "running").count() == 2
+    with TestClient(create_app(settings)) as restarted:  # start-up re-queues the two and the workers finish all
+        for _ in range(400):
+            status = restarted.get(f"/jobs/{job_id}", headers={"X-API-Key": key}).json()
+            if status["finished"]:
+                break
+            time.sleep(0.05)
+        assert status["counts"] == {"queued": 0, "running": 0, "done": 8, "failed": 0}
+        results = restarted.get(f"/jobs/{job_id}/results", headers={"X-API-Key": key}).text.splitlines()
+    assert sorted(json.loads(r)["conversation_id"] for r in results) == [f"k-{i}" for i in range(8)]
+    with store.session() as s:
+        assert s.query(EvaluationRow).count() == 8  # the pre-crash evaluation was reused, not duplicated
+    store.engine.dispose()
+
+
+def test_user_tokens_and_ticket_updates(api: Api) -> None:
+    api.client.post("/evaluate", json=call("t-1", "上海分行", "A101"), headers=api.headers("admin_a"))
+    wrong = api.client.post("/auth/token", data={"username": "li.qa", "password": "nope"})
+    assert wrong.status_code == 401
+    token = api.client.post("/auth/token", data={"username": "li.qa", "password": "correct horse battery"}).json()
+    bearer = {"Authorization": f"Bearer {token['access_token']}"}
+    [ticket] = api.client.get("/tickets", headers=bearer).json()
+    patched = api.client.patch(
+        f"/tickets/{ticket['id']}", json={"status": "in_progress", "comment": "已约谈坐席"}, headers=bearer
+    )
+    assert patched.status_code == 200 and patched.json()["status"] == "in_progress"
+    assert patched.json()["comments"][0]["author"] == "user:li.qa"
+    assert (
+        api.client.get("/tickets?status=in_progress", headers=api.headers("agent_101")).json()[0]["id"] == ticket["id"]
+    )
+    assert api.client.get("/tickets", headers={"Authorization": "Bearer not-a-jwt"}).status_code == 401
+    assert api.client.get("/healthz").json() == {"status": "ok"}
+    assert api.client.get("/readyz").json()["status"] == "ready"
