@@ -46,9 +46,10 @@ class JobWorker:
             if claimed is None:
                 self._stop.wait(self.idle_wait_s)
                 continue
-            item_id, conversation, pii = claimed
+            item_id, conversation, pii, scorecard = claimed
             try:
-                output = evaluate_conversation(self.service.graph, self.service.context, conversation, pii=pii)
+                context = self.service.context_for(conversation.tenant, scorecard)
+                output = evaluate_conversation(self.service.graph, context, conversation, pii=pii)
                 finish_item(store, item_id, output["evaluation"].id)
             except Exception as exc:  # one bad item must not stop the worker; its error is kept on the item
                 log.exception("job item %s failed", item_id)

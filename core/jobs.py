@@ -34,6 +34,7 @@ class JobRow(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     tenant: Mapped[str] = mapped_column(String(100), index=True)
     subject: Mapped[str] = mapped_column(String(200))
+    scorecard: Mapped[str | None] = mapped_column(String(100))  # a stored pack's name; None: the configured one
     total: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
 
@@ -55,12 +56,17 @@ class JobItemRow(Base):
 
 
 def create_job(
-    store: Store, *, tenant: str, subject: str, items: list[tuple[Conversation, list[tuple[str, str, str]]]]
+    store: Store,
+    *,
+    tenant: str,
+    subject: str,
+    items: list[tuple[Conversation, list[tuple[str, str, str]]]],
+    scorecard: str | None = None,
 ) -> str:
     """Queue redacted conversations (with their vault entries) as one job; returns the job id."""
     job_id = f"job_{uuid.uuid4().hex[:20]}"
     with store.session() as s:
-        s.add(JobRow(id=job_id, tenant=tenant, subject=subject, total=len(items)))
+        s.add(JobRow(id=job_id, tenant=tenant, subject=subject, total=len(items), scorecard=scorecard))
         s.flush()
         s.add_all(
             JobItemRow(
@@ -85,7 +91,10 @@ def requeue_interrupted(store: Store) -> int:
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def claim_next(store: Store) -> tuple[int, Conversation, list[tuple[str, str, str]]] | None:
+Claimed = tuple[int, Conversation, list[tuple[str, str, str]], str | None]
+
+
+def claim_next(store: Store) -> Claimed | None:
     """Atomically take the oldest queued item (compare-and-set on its status)."""
     while True:
         with store.session() as s:
@@ -106,7 +115,8 @@ def claim_next(store: Store) -> tuple[int, Conversation, list[tuple[str, str, st
             except ValueError as exc:  # a corrupt item is failed with its reason, not retried forever
                 row_id, error = row.id, f"unreadable queued item: {exc}"
             else:
-                return row.id, conversation, [(p, k, v) for p, k, v in (row.pii or [])]
+                scorecard = s.scalar(select(JobRow.scorecard).where(JobRow.id == row.job_id))
+                return row.id, conversation, [(p, k, v) for p, k, v in (row.pii or [])], scorecard
         fail_item(store, row_id, error)
 
 

@@ -164,7 +164,8 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         import core.accounts
-        import core.jobs  # noqa: F401  (their tables are part of the schema)
+        import core.jobs
+        import core.scorecards  # noqa: F401  (their tables are part of the schema)
 
         self.engine = engine
         Base.metadata.create_all(engine)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 
 from api.deps import ServiceDep, require
 from api.schemas import EvaluateRequest, EvaluationResult
+from api.service import UnknownScorecard
 from core.access import Action, Principal
 from core.models import Conversation
 from graphs.qm import evaluate_conversation
@@ -34,10 +35,14 @@ def evaluate(
     service: ServiceDep,
     principal: Annotated[Principal, Depends(require(Action.EVALUATE))],
     dry_run: Annotated[bool, Query(description="Evaluate without storing anything.")] = False,
+    scorecard: Annotated[
+        str | None, Query(description="A stored scorecard's name (default: the configured pack).")
+    ] = None,
 ) -> EvaluationResult:
     conversation = admit(principal, request, service.settings.max_turns)
-    if dry_run:
-        output = evaluate_conversation(service.dry_graph, service.dry_context, conversation)
-    else:
-        output = evaluate_conversation(service.graph, service.context, conversation)
+    try:
+        context = service.context_for(principal.tenant, scorecard, dry_run=dry_run)
+    except UnknownScorecard as exc:
+        raise HTTPException(404, str(exc)) from None
+    output = evaluate_conversation(service.dry_graph if dry_run else service.graph, context, conversation)
     return EvaluationResult(**output["evaluation"].model_dump(), tickets=output.get("tickets", []))

@@ -12,6 +12,7 @@ from fastapi.responses import StreamingResponse
 from api.deps import ServiceDep, require
 from api.routes.evaluate import admit
 from api.schemas import EvaluateRequest, JobCreated, JobItem, JobStatus, RejectedLine
+from api.service import UnknownScorecard
 from core.access import AccessRole, Action, Principal
 from core.errors import InputError
 from core.jobs import create_job, job_progress, job_results, job_row
@@ -37,8 +38,18 @@ def _visible_job(service: ServiceDep, principal: Principal, job_id: str) -> int:
     openapi_extra={"requestBody": {"content": {"application/x-ndjson": {"schema": {"type": "string"}}}}},
 )
 async def create(
-    request: Request, service: ServiceDep, principal: Annotated[Principal, Depends(require(Action.EVALUATE))]
+    request: Request,
+    service: ServiceDep,
+    principal: Annotated[Principal, Depends(require(Action.EVALUATE))],
+    scorecard: Annotated[
+        str | None, Query(description="A stored scorecard's name (default: the configured pack).")
+    ] = None,
 ) -> JobCreated:
+    if scorecard is not None:
+        try:
+            service.context_for(principal.tenant, scorecard)
+        except UnknownScorecard as exc:
+            raise HTTPException(404, str(exc)) from None
     text = decode_bytes(await request.body(), source="request body")
     accepted, rejected = [], []
     for line_no, line in enumerate(text.splitlines(), start=1):
@@ -58,7 +69,9 @@ async def create(
         accepted.append((redacted, pii))
     if not accepted:
         raise InputError(f"no valid conversation in the body ({len(rejected)} lines rejected)")
-    job_id = create_job(service.store, tenant=principal.tenant, subject=principal.subject, items=accepted)
+    job_id = create_job(
+        service.store, tenant=principal.tenant, subject=principal.subject, items=accepted, scorecard=scorecard
+    )
     return JobCreated(job_id=job_id, accepted=len(accepted), rejected=rejected)
 
 

@@ -133,3 +133,34 @@ def test_user_tokens_and_ticket_updates(api: Api) -> None:
     assert api.client.get("/tickets", headers={"Authorization": "Bearer not-a-jwt"}).status_code == 401
     assert api.client.get("/healthz").json() == {"status": "ok"}
     assert api.client.get("/readyz").json()["status"] == "ready"
+
+
+def test_scorecards_as_data_validated_versioned_and_used(api: Api) -> None:
+    from core.settings import PACKAGED_RULE_PACK
+
+    source = PACKAGED_RULE_PACK.read_text(encoding="utf-8").replace("name: retail_banking", "name: strict_pack")
+    source = source.replace("ticket_below_total: 85", "ticket_below_total: 99")
+    admin = {**api.headers("admin_a"), "Content-Type": "application/yaml"}
+    saved = api.client.post("/scorecards", content=source.encode(), headers=admin)
+    assert saved.status_code == 201 and saved.json()["created"] is True and saved.json()["rules"] == 49
+    again = api.client.put("/scorecards/strict_pack", content=source.encode(), headers=admin)
+    assert again.status_code == 200 and again.json()["created"] is False  # same text: same version
+    broken = source.replace("code: C03", "code: Z99", 1)
+    problem = api.client.put("/scorecards/strict_pack", content=broken.encode(), headers=admin)
+    assert problem.status_code == 422 and "code" in problem.json()["detail"] and "Z99" in problem.json()["detail"]
+    wrong_name = api.client.put("/scorecards/other", content=source.encode(), headers=admin)
+    assert wrong_name.status_code == 422
+    assert api.client.post("/scorecards", content=source.encode(), headers=api.headers("qa_sh")).status_code == 403
+    listed = api.client.get("/scorecards", headers=api.headers("qa_sh")).json()
+    assert listed["default"]["name"] == "retail_banking" and listed["stored"][0]["name"] == "strict_pack"
+    assert api.client.get("/scorecards/strict_pack", headers=api.headers("admin_b")).status_code == 404  # tenant's own
+    evaluated = api.client.post(
+        "/evaluate?scorecard=strict_pack",
+        json=call("sc-1", "上海分行", "A101", breach=False),
+        headers=api.headers("qa_sh"),
+    ).json()
+    assert evaluated["rule_pack"] == "strict_pack" and evaluated["rule_pack_version"] == saved.json()["version"]
+    missing = api.client.post(
+        "/evaluate?scorecard=nope", json=call("sc-2", "上海分行", "A101"), headers=api.headers("qa_sh")
+    )
+    assert missing.status_code == 404
