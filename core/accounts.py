@@ -17,35 +17,32 @@ from core.store import Base, Store, utc_now
 _ORG = ("head_office", "branch", "sub_branch", "team", "agent_id")
 
 
-class ApiKeyRow(Base):
+class _GrantColumns:
+    """What a key or user may reach: tenant, role and an org subtree (None at a level: all of it)."""
+
+    tenant: Mapped[str] = mapped_column(String(100), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    head_office: Mapped[str | None] = mapped_column(String(100))
+    branch: Mapped[str | None] = mapped_column(String(100))
+    sub_branch: Mapped[str | None] = mapped_column(String(100))
+    team: Mapped[str | None] = mapped_column(String(100))
+    agent_id: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+
+
+class ApiKeyRow(_GrantColumns, Base):
     __tablename__ = "api_keys"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)  # keys are random: SHA-256 suffices
     name: Mapped[str] = mapped_column(String(200))
-    tenant: Mapped[str] = mapped_column(String(100), index=True)
-    role: Mapped[str] = mapped_column(String(16))
-    head_office: Mapped[str | None] = mapped_column(String(100))
-    branch: Mapped[str | None] = mapped_column(String(100))
-    sub_branch: Mapped[str | None] = mapped_column(String(100))
-    team: Mapped[str | None] = mapped_column(String(100))
-    agent_id: Mapped[str | None] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
 
 
-class UserRow(Base):
+class UserRow(_GrantColumns, Base):
     __tablename__ = "users"
 
     username: Mapped[str] = mapped_column(String(100), primary_key=True)
     password_hash: Mapped[str] = mapped_column(String(200))
-    tenant: Mapped[str] = mapped_column(String(100), index=True)
-    role: Mapped[str] = mapped_column(String(16))
-    head_office: Mapped[str | None] = mapped_column(String(100))
-    branch: Mapped[str | None] = mapped_column(String(100))
-    sub_branch: Mapped[str | None] = mapped_column(String(100))
-    team: Mapped[str | None] = mapped_column(String(100))
-    agent_id: Mapped[str | None] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
 
 
 def _principal(subject: str, row: ApiKeyRow | UserRow) -> Principal:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.models import Conversation, Role, Verdict
+from core.models import Conversation, Role, Utterance, Verdict
 from core.scorecard import (
     ConsistencyCheck,
     DistressCheck,
@@ -141,26 +141,29 @@ def _silences(conversation: Conversation, check: TimingCheck) -> list[tuple[int,
     return found
 
 
-def _reply_latencies(conversation: Conversation, check: TimingCheck, scorer: DistressScorer) -> list[tuple[int, ...]]:
+def _agent_replies(conversation: Conversation) -> list[tuple[int, Utterance, Utterance]]:
+    """(index of the agent turn, the customer turn before it, the agent turn) for every customer → agent hand-over."""
     turns = conversation.turns
     return [
-        (i - 1, i)
+        (i, turns[i - 1], turns[i])
         for i in range(1, len(turns))
-        if turns[i - 1].role is Role.CUSTOMER
-        and turns[i].role is Role.AGENT
-        and scorer.score(turns[i - 1].text) >= 0.5
-        and (turns[i].start or 0) - (turns[i - 1].end or 0) > check.threshold
+        if turns[i - 1].role is Role.CUSTOMER and turns[i].role is Role.AGENT
+    ]
+
+
+def _reply_latencies(conversation: Conversation, check: TimingCheck, scorer: DistressScorer) -> list[tuple[int, ...]]:
+    return [
+        (i - 1, i)
+        for i, customer, agent in _agent_replies(conversation)
+        if scorer.score(customer.text) >= 0.5 and (agent.start or 0) - (customer.end or 0) > check.threshold
     ]
 
 
 def _overtalks(conversation: Conversation, check: TimingCheck, _: DistressScorer) -> list[tuple[int, ...]]:
-    turns = conversation.turns
     return [
         (i - 1, i)
-        for i in range(1, len(turns))
-        if turns[i - 1].role is Role.CUSTOMER
-        and turns[i].role is Role.AGENT
-        and (turns[i - 1].end or 0) - (turns[i].start or 0) >= check.threshold
+        for i, customer, agent in _agent_replies(conversation)
+        if (customer.end or 0) - (agent.start or 0) >= check.threshold
     ]
 
 
