@@ -24,6 +24,9 @@ test: setup
 bench: setup
 	$(BIN)/python benchmarks/rules_throughput.py
 	$(BIN)/python benchmarks/accuracy.py
+	$(BIN)/python benchmarks/retrieval.py
+	$(BIN)/python benchmarks/api_load.py
+	$(BIN)/python benchmarks/llm_accuracy.py   # measures only when ZHIJIAN_LLM_PROVIDER is set
 
 lint: setup
 	$(BIN)/ruff check .
