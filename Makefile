@@ -3,13 +3,16 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
-EXTRAS ?= kb,llm,dev
+EXTRAS ?= kb,llm,asr,dev
 
 .PHONY: setup demo test bench lint clean llm-local
 
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
+	@# espeak-ng and sox synthesise the speech the ASR tests listen to (Debian packages; CI runs as root).
+	@command -v espeak-ng >/dev/null && command -v sox >/dev/null || \
+		{ apt-get update -qq && apt-get install -y -qq espeak-ng sox >/dev/null; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
 	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e ".[$(EXTRAS)]"

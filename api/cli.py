@@ -21,9 +21,16 @@ from core.models import Conversation, Evaluation, Ticket
 from core.settings import Settings
 from core.store import Store
 from graphs.qm import build_graph, evaluate_conversation
-from graphs.wiring import build_judge, build_qm_context, open_regulation_index, open_sqlite_checkpointer
+from graphs.wiring import (
+    build_judge,
+    build_qm_context,
+    build_transcriber,
+    open_regulation_index,
+    open_sqlite_checkpointer,
+)
 from knowledge.samples import SAMPLE_CONVERSATIONS, load_expected_codes
 from tools.accuracy import CodeCounts
+from tools.asr import AUDIO_SUFFIXES, AudioError, recording_to_conversation
 from tools.transcripts import expand_paths, read_path
 
 app = typer.Typer(help="智检 Zhijian — quality management for financial contact centres.", no_args_is_help=True)
@@ -56,34 +63,64 @@ def _settings(data_dir: Path | None, rule_pack: Path | None, database_url: str |
     return Settings(**overrides)
 
 
-def _read_all(paths: list[Path], settings: Settings) -> tuple[list[Conversation], list[InputError]]:
+def _read_all(
+    paths: list[Path], settings: Settings, *, quiet: bool = False
+) -> tuple[list[Conversation], list[InputError]]:
     conversations: list[Conversation] = []
     errors: list[InputError] = []
-    for item in expand_paths(paths):
+    recordings: list[Path] = []
+    for item in expand_paths(paths, also=frozenset(AUDIO_SUFFIXES)):
         if isinstance(item, InputError):
             errors.append(item)
-            continue
-        for parsed in read_path(item, max_bytes=settings.max_file_bytes):
-            if isinstance(parsed, InputError):
-                errors.append(parsed)
-            elif len(parsed.turns) > settings.max_turns:
-                errors.append(
-                    InputError(
-                        f"conversation {parsed.id!r} has {len(parsed.turns)} turns, over the limit of "
-                        f"{settings.max_turns} (ZHIJIAN_MAX_TURNS)",
-                        source=str(item),
+        elif item.suffix.lower() in AUDIO_SUFFIXES:
+            recordings.append(item)
+        else:
+            for parsed in read_path(item, max_bytes=settings.max_file_bytes):
+                if isinstance(parsed, InputError):
+                    errors.append(parsed)
+                else:
+                    conversations.append(parsed)
+    if recordings:
+        conversations += _transcribe_all(recordings, settings, errors, quiet=quiet)
+    too_long = [c for c in conversations if len(c.turns) > settings.max_turns]
+    for c in too_long:
+        errors.append(
+            InputError(
+                f"conversation {c.id!r} has {len(c.turns)} turns, "
+                f"over the limit of {settings.max_turns} (ZHIJIAN_MAX_TURNS)"
+            )
+        )
+    return [c for c in conversations if len(c.turns) <= settings.max_turns], errors
+
+
+def _transcribe_all(
+    recordings: list[Path], settings: Settings, errors: list[InputError], *, quiet: bool
+) -> list[Conversation]:
+    """Recordings → conversations; a recording that cannot be transcribed is reported and skipped."""
+    transcriber = build_transcriber(settings)
+    out = []
+    with progress_bar(err, "转写中 transcribing", disable=quiet) as update:
+        for done, path in enumerate(recordings, start=1):
+            try:
+                out.append(
+                    recording_to_conversation(
+                        path,
+                        transcriber,
+                        agent_channel=settings.asr_agent_channel,
+                        max_seconds=settings.asr_max_seconds,
                     )
                 )
-            else:
-                conversations.append(parsed)
-    return conversations, errors
+            except AudioError as exc:
+                errors.append(InputError(str(exc).removeprefix(f"{path}: "), source=str(path)))
+            update(done, len(recordings))
+    return out
 
 
 def run_batch(
     paths: list[Path], settings: Settings, *, dry_run: bool, citations: bool, quiet: bool = False
 ) -> BatchResult:
     """Read every path, evaluate every good conversation, collect the bad ones with their reasons."""
-    conversations, errors = _read_all(paths, settings)
+    conversations, errors = _read_all(paths, settings, quiet=quiet)
     for e in errors:
         err.print(f"[red]✗ {e}[/red]", soft_wrap=True)
     result = BatchResult(errors=errors)
@@ -199,6 +236,47 @@ def demo(
     )
     if batch.errors:
         raise typer.Exit(1)
+
+
+@app.command()
+def transcribe(
+    recording: Annotated[Path, typer.Argument(help="A call recording: wav, mp3, m4a, flac, ogg.")],
+    language: Annotated[str | None, typer.Option(help="zh, en, … (default from settings; 'auto' detects).")] = None,
+    agent_channel: Annotated[str | None, typer.Option(help="Stereo: which channel is the agent (left/right).")] = None,
+    output_format: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.TABLE,
+) -> None:
+    """Transcribe a recording into a diarised transcript with times and voice metrics."""
+    overrides: dict[str, Any] = {}
+    if language is not None:
+        overrides["asr_language"] = None if language == "auto" else language
+    if agent_channel is not None:
+        overrides["asr_agent_channel"] = agent_channel
+    settings = Settings(**overrides)
+    try:
+        transcriber = build_transcriber(settings)
+        conversation = recording_to_conversation(
+            recording, transcriber, agent_channel=settings.asr_agent_channel, max_seconds=settings.asr_max_seconds
+        )
+    except ZhijianError as exc:
+        err.print(f"[red]error: {exc}[/red]", soft_wrap=True)
+        raise typer.Exit(2) from None
+    if output_format is OutputFormat.JSON:
+        sys.stdout.write(conversation.model_dump_json() + "\n")
+        return
+    for turn in conversation.turns:
+        who = "坐席" if turn.role.value == "agent" else "客户"
+        out.print(f"[{turn.start:7.2f}–{turn.end:7.2f}] {who}：{turn.text}", soft_wrap=True)
+    for note in conversation.notes:
+        out.print(f"[dim]{note}[/dim]", soft_wrap=True)
+    if conversation.voice is not None:
+        v = conversation.voice
+        out.print(
+            f"talk agent {v.talk_s['agent']:.1f} s / customer {v.talk_s['customer']:.1f} s "
+            f"(ratio {v.talk_listen_ratio}); "
+            f"silence {v.silence_s:.1f} s (longest {v.longest_silence_s:.1f} s); overtalk {v.overtalk_s:.1f} s; "
+            f"speech rate {v.speech_rate_cpm}",
+            soft_wrap=True,
+        )
 
 
 @app.command()

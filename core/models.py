@@ -130,6 +130,19 @@ class Outcome(BaseModel):
     csat: int | None = Field(default=None, ge=1, le=5)
 
 
+class VoiceMetrics(BaseModel):
+    """Measured from a recording's timestamps and waveform."""
+
+    duration_s: float
+    talk_s: dict[Role, float]
+    talk_listen_ratio: float | None = Field(description="Agent talk time over customer talk time.")
+    silence_s: float
+    longest_silence_s: float
+    overtalk_s: float
+    speech_rate_cpm: dict[Role, float] = Field(description="Characters (or words) per minute of own talk.")
+    loudness_dbfs: list[float | None] = Field(description="RMS loudness of each turn, in dBFS.")
+
+
 class Conversation(BaseModel):
     """A call or chat to evaluate, with where it sits in the organisation."""
 
@@ -149,6 +162,7 @@ class Conversation(BaseModel):
     outcome: Outcome = Field(default_factory=Outcome)
     turns: list[Utterance] = Field(min_length=1)
     notes: list[str] = Field(default_factory=list, description="Facts about how the transcript was made.")
+    voice: VoiceMetrics | None = Field(default=None, description="Timing and voice metrics of a recording.")
 
     @model_validator(mode="before")
     @classmethod
@@ -174,7 +188,7 @@ class Conversation(BaseModel):
 
     def content_hash(self) -> str:
         """Hash of everything that can change a verdict (not of bookkeeping such as notes)."""
-        payload = self.model_dump(mode="json", exclude={"notes"})
+        payload = self.model_dump(mode="json", exclude={"notes", "voice"})
         blob = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 

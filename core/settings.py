@@ -55,6 +55,13 @@ class Settings(BaseSettings):
     token_ttl_minutes: int = Field(default=60, ge=1)
     max_request_bytes: int = Field(default=20 * 1024 * 1024, ge=1, description="Larger request bodies get 413.")
     job_workers: int = Field(default=2, ge=1, description="Threads evaluating queued job items in the server.")
+    asr_model: Path | None = Field(
+        default=None, description="A CTranslate2 Whisper folder; default: the packaged base."
+    )
+    asr_language: str | None = Field(default="zh", description="'zh', 'en', … or empty for auto-detection.")
+    asr_agent_channel: Literal["left", "right"] = "left"
+    asr_device: str = Field(default="auto", description="'cpu', 'cuda' or 'auto'.")
+    asr_max_seconds: float = Field(default=3 * 3600, gt=0, description="Longer recordings are refused.")
     default_tenant: str = "default"
     max_turns: int = Field(default=5000, ge=1, description="Longer transcripts are rejected, not truncated.")
     max_turn_chars: int = Field(default=10_000, ge=1)

@@ -20,6 +20,7 @@ from core.vectors import open_qdrant
 from knowledge.regulations.ingest import IngestReport, Progress, ingest_corpus
 from knowledge.rulepacks import load_scorecard
 from prompts import load_prompt
+from tools.asr import Transcriber, assemble_whisper_model
 from tools.regulations import RegulationIndex
 from tools.rules import RuleEngine
 from tools.semantic import MemoryVerdictCache, SemanticJudge, VerdictCache
@@ -80,6 +81,12 @@ def checkpoint_serializer() -> JsonPlusSerializer:
         if isinstance(value, type) and value.__module__ == "core.models" and issubclass(value, BaseModel | Enum)
     ]
     return JsonPlusSerializer(allowed_msgpack_modules=allowed)
+
+
+def build_transcriber(settings: Settings) -> Transcriber:
+    """faster-whisper with the configured model (default: the packaged Whisper base, assembled once)."""
+    model_dir = settings.asr_model or assemble_whisper_model(settings.data_dir / "models")
+    return Transcriber(model_dir, language=settings.asr_language or None, device=settings.asr_device)
 
 
 def open_sqlite_checkpointer(path: Path) -> SqliteSaver:

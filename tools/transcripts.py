@@ -160,11 +160,12 @@ def read_path(path: Path, *, max_bytes: int) -> Iterator[Conversation | InputErr
     yield from read_text(text, source=source, suffix=path.suffix.lower())
 
 
-def expand_paths(paths: Iterable[Path]) -> Iterator[Path | InputError]:
-    """Files named, and supported files under folders named (sorted, recursive)."""
+def expand_paths(paths: Iterable[Path], *, also: frozenset[str] = frozenset()) -> Iterator[Path | InputError]:
+    """Files named, and supported files (plus the `also` suffixes) under folders named (sorted, recursive)."""
+    wanted = SUPPORTED_SUFFIXES | also
     for path in paths:
         if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
+            yield from sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in wanted)
         elif path.is_file():
             yield path
         else:
