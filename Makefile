@@ -29,6 +29,7 @@ bench: setup
 	$(BIN)/python benchmarks/accuracy.py
 	$(BIN)/python benchmarks/retrieval.py
 	$(BIN)/python benchmarks/api_load.py
+	$(BIN)/python benchmarks/asr.py
 	$(BIN)/python benchmarks/llm_accuracy.py   # measures only when ZHIJIAN_LLM_PROVIDER is set
 
 lint: setup
