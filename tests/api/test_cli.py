@@ -110,6 +110,6 @@ def test_kb_commands(tmp_path: Path, small_corpus: Path) -> None:
 
 def test_rules_and_schema_commands() -> None:
     rules = runner.invoke(app, ["rules"])
-    assert rules.exit_code == 0 and "49 rules" in rules.stdout and "C03" in rules.stdout
+    assert rules.exit_code == 0 and "52 rules" in rules.stdout and "C03" in rules.stdout
     schema = json.loads(runner.invoke(app, ["schema"]).stdout)
     assert "turns" in schema["required"]

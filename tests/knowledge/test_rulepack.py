@@ -23,4 +23,4 @@ def test_starter_pack_covers_the_taxonomy(scorecard: Scorecard) -> None:
 
 def test_semantic_rules_declared_for_codes_that_need_them(scorecard: Scorecard) -> None:
     semantic = {r.code for r in scorecard.rules if r.check.type == "semantic"}
-    assert {"C03", "B02", "C10", "B01", "X02"} <= semantic
+    assert {"C03", "C04", "C05", "B02", "C10", "S01", "B01", "X02"} <= semantic
