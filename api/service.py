@@ -15,6 +15,7 @@ from core.scorecards import latest_source
 from core.settings import Settings
 from core.store import Store
 from knowledge.rulepacks import parse_scorecard
+from tools.asr import Transcriber
 from tools.regulations import RegulationIndex
 from tools.rules import RuleEngine
 from tools.tickets import TicketPolicy
@@ -34,8 +35,18 @@ class Service:
     dry_graph: CompiledStateGraph[Any, Any, Any, Any]
     jwt_secret: str
     regulations: RegulationIndex | None
+    _transcriber: Transcriber | None = None
     _contexts: dict[tuple[str, str], QMContext] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def transcriber(self) -> Transcriber:
+        """Created on the first recording (it loads a 360 MB model), then shared."""
+        with self._lock:
+            if self._transcriber is None:
+                from graphs.wiring import build_transcriber
+
+                self._transcriber = build_transcriber(self.settings)
+            return self._transcriber
 
     def context_for(self, tenant: str, scorecard: str | None, *, dry_run: bool = False) -> QMContext:
         """The QM context of the tenant's latest version of a stored scorecard (None: the configured pack)."""

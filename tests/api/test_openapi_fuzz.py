@@ -60,5 +60,5 @@ def test_no_operation_answers_with_a_server_error(live: tuple[FastAPI, TestClien
                 failures.append(f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:300]}")
 
         run()
-    assert operations == 16
+    assert operations == 17
     assert failures == []

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 
@@ -164,3 +165,32 @@ def test_scorecards_as_data_validated_versioned_and_used(api: Api) -> None:
         "/evaluate?scorecard=nope", json=call("sc-2", "上海分行", "A101"), headers=api.headers("qa_sh")
     )
     assert missing.status_code == 404
+
+
+def test_evaluate_a_recording_upload(api: Api, recordings: dict[str, Path]) -> None:
+    api.client.app.state.service.settings = api.settings.model_copy(update={"asr_language": "en"})  # type: ignore[attr-defined]
+    with recordings["call"].open("rb") as f:
+        response = api.client.post(
+            "/evaluate/recording?dry_run=true",
+            files={"recording": ("call.wav", f, "audio/wav")},
+            data={"branch": "上海分行", "agent_id": "A101", "scenario": "service"},
+            headers=api.headers("qa_sh"),
+        )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["conversation_id"] == "call" and body["tenant"] == "bank-a"
+    silence = next(f for f in body["findings"] if f["rule_id"] == "SV-SILENCE")
+    assert silence["verdict"] == "fail" and silence["evidence"][-1]["start"] > 20
+    with recordings["corrupt"].open("rb") as f:
+        bad = api.client.post(
+            "/evaluate/recording", files={"recording": ("bad.wav", f, "audio/wav")}, headers=api.headers("qa_sh")
+        )
+    assert bad.status_code == 422 and "bad.wav: cannot decode" in bad.json()["detail"]
+    with recordings["call"].open("rb") as f:
+        outside = api.client.post(
+            "/evaluate/recording",
+            files={"recording": ("call.wav", f, "audio/wav")},
+            data={"branch": "北京分行"},
+            headers=api.headers("qa_sh"),
+        )
+    assert outside.status_code == 403

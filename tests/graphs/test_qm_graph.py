@@ -138,13 +138,14 @@ def test_llm_tier_in_the_flow_and_its_failures(qm_context: QMContext) -> None:
         ensure_ascii=False,
     )
     clean = json.dumps({"verdict": "no_violation", "evidence": [], "reason": "无", "confidence": 0.7})
-    # Semantic rules that apply here, answered in rule-pack order: implied guarantee, needs ignored and
-    # dissatisfaction (the customer's question); wrong information does not (the agent states no facts).
-    context = judged([AIMessage(violation), AIMessage(clean), AIMessage(clean)])
+    # Semantic rules that apply here, answered in rule-pack order: implied guarantee, suitability and needs
+    # ignored (the customer asks about losses), perfunctory reply and dissatisfaction (the customer's question);
+    # wrong information does not apply (the agent states no facts).
+    context = judged([AIMessage(violation), *[AIMessage(clean)] * 4])
     evaluation = evaluate_conversation(build_graph(), context, call)["evaluation"]
     implied = next(f for f in evaluation.findings if f.rule_id == "WS-IMPLIED-GUARANTEE")
     assert implied.verdict is Verdict.FAIL and implied.tier.value == "llm" and implied.evidence[0].turn == 2
-    assert evaluation.llm is not None and evaluation.llm.calls == 3 and evaluation.llm.model == "fake"
+    assert evaluation.llm is not None and evaluation.llm.calls == 5 and evaluation.llm.model == "fake"
     assert "llm" in evaluation.timings_ms
 
     outage = judged([])  # the model has nothing to say: every call fails
