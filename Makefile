@@ -11,8 +11,9 @@ setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@# espeak-ng and sox synthesise the speech the ASR tests listen to (Debian packages; CI runs as root).
-	@command -v espeak-ng >/dev/null && command -v sox >/dev/null || \
-		{ apt-get update -qq && apt-get install -y -qq espeak-ng sox >/dev/null; }
+	@# Chromium renders the HTML reports in a test (headless screenshot).
+	@command -v espeak-ng >/dev/null && command -v sox >/dev/null && command -v chromium >/dev/null || \
+		{ apt-get update -qq && apt-get install -y -qq espeak-ng sox chromium >/dev/null; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
 	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e ".[$(EXTRAS)]"

@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request, Response
 
 from agents.qm.context import QMContext
 from api import problems
-from api.routes import evaluate, jobs, records, scorecards, system
+from api.routes import coach, evaluate, insight, jobs, records, reports, scorecards, system
 from api.service import Service, jwt_secret
 from api.worker import JobWorker
 from core.settings import Settings
@@ -110,7 +110,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool = True) -
         )
         return response
 
-    for module in (evaluate, jobs, records, scorecards, system):
+    for module in (evaluate, jobs, records, scorecards, system, insight, reports, coach):
         app.include_router(module.router)
     return app
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
+from api import coach_cli, insight_cli, train_cli
 from api.admin_cli import admin, serve
 from api.kb_cli import kb
 from api.progress import progress_bar
@@ -37,6 +38,8 @@ app = typer.Typer(help="智检 Zhijian — quality management for financial cont
 app.add_typer(kb, name="kb")
 app.add_typer(admin, name="admin")
 app.command()(serve)
+for _feature in (train_cli, insight_cli, coach_cli):
+    _feature.register(app)
 out = console()
 err = console(stderr=True)
 

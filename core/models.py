@@ -143,6 +143,16 @@ class VoiceMetrics(BaseModel):
     loudness_dbfs: list[float | None] = Field(description="RMS loudness of each turn, in dBFS.")
 
 
+class TranscriptQuality(BaseModel):
+    """Whether an ASR transcript can be judged, from the recogniser's own per-segment signals."""
+
+    judgeable: bool
+    reason: str | None = Field(default=None, description="Why not, in words a reviewer can act on.")
+    no_speech_prob: float | None = None
+    avg_logprob: float | None = None
+    compression_ratio: float | None = None
+
+
 class Conversation(BaseModel):
     """A call or chat to evaluate, with where it sits in the organisation."""
 
@@ -163,6 +173,9 @@ class Conversation(BaseModel):
     turns: list[Utterance] = Field(min_length=1)
     notes: list[str] = Field(default_factory=list, description="Facts about how the transcript was made.")
     voice: VoiceMetrics | None = Field(default=None, description="Timing and voice metrics of a recording.")
+    transcript_quality: TranscriptQuality | None = Field(
+        default=None, description="ASR quality gate of a recording; a transcript below it is not scored with confidence."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -188,7 +201,7 @@ class Conversation(BaseModel):
 
     def content_hash(self) -> str:
         """Hash of everything that can change a verdict (not of bookkeeping such as notes)."""
-        payload = self.model_dump(mode="json", exclude={"notes", "voice"})
+        payload = self.model_dump(mode="json", exclude={"notes", "voice", "transcript_quality"})
         blob = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
@@ -232,8 +245,13 @@ class Finding(BaseModel):
     needs_review: bool = False
     regulation_refs: list[str] = Field(default_factory=list)
     citations: list[Citation] = Field(default_factory=list)
-    model: str | None = Field(default=None, description="The language model that gave this verdict, if any.")
+    model: str | None = Field(
+        default=None, description="The model that gave this verdict (a language model, or the tier-1 model version)."
+    )
     prompt_version: str | None = None
+    probability: float | None = Field(
+        default=None, ge=0, le=1, description="The deciding model's calibrated probability of a violation."
+    )
     suppressed_by: str | None = Field(
         default=None, description="Rule id of a higher-priority finding on the same passage."
     )
@@ -265,7 +283,10 @@ class Evaluation(BaseModel):
     auto_failed: bool
     risk_level: RiskLevel
     needs_review: bool
-    findings: list[Finding]
+    findings: list[Finding] = Field(
+        description="Failures and rules that could not be evaluated, with evidence; passes are only in `verdicts`."
+    )
+    verdicts: dict[str, Verdict] = Field(default_factory=dict, description="Every rule of the pack → its verdict.")
     rule_pack: str
     rule_pack_version: str
     content_hash: str

@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     llm_max_concurrency: int = Field(default=4, ge=1)
     llm_json_mode: bool = Field(default=True, description="Ask the endpoint for JSON output (response_format).")
     llm_local_model: Path | None = Field(default=None, description="GGUF file for 'local'; default: the packaged one.")
+    llm_threads: int = Field(default=1, ge=1, description="CPU threads of the local model (1 beat 2 under load).")
     llm_window_turns: int = Field(default=40, ge=4, description="Longer calls send only the relevant turns.")
     prompt_language: Literal["zh", "en"] = "zh"
     jwt_secret: SecretStr | None = Field(default=None, description="Signs user tokens; default: a file in data_dir.")

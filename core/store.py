@@ -57,6 +57,8 @@ class ConversationRow(Base):
     team: Mapped[str | None] = mapped_column(String(100))
     agent_id: Mapped[str | None] = mapped_column(String(100), index=True)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    converted: Mapped[bool | None] = mapped_column(Boolean)
+    csat: Mapped[int | None] = mapped_column(Integer)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)  # the redacted conversation
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
 
@@ -76,12 +78,17 @@ class EvaluationRow(Base):
     risk_level: Mapped[str] = mapped_column(String(16), index=True)
     needs_review: Mapped[bool] = mapped_column(Boolean)
     auto_failed: Mapped[bool] = mapped_column(Boolean)
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    compliance: Mapped[float] = mapped_column(Float)
+    attitude: Mapped[float] = mapped_column(Float)
+    competence: Mapped[float] = mapped_column(Float)
+    experience: Mapped[float] = mapped_column(Float)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)  # the Evaluation; `verdicts` holds every rule's verdict
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class FindingRow(Base):
-    """One row per finding, so analytics can query by rule, code and verdict without parsing JSON."""
+    """A failure or a not-evaluated rule (passes live only in the evaluation's compact `verdicts`), so analytics
+    can query by rule, code and verdict without parsing JSON."""
 
     __tablename__ = "findings"
 
@@ -95,6 +102,9 @@ class FindingRow(Base):
     confidence: Mapped[float] = mapped_column(Float)
     tier: Mapped[str] = mapped_column(String(16))
     deduction: Mapped[float] = mapped_column(Float)
+    probability: Mapped[float | None] = mapped_column(Float)
+    suppressed_by: Mapped[str | None] = mapped_column(String(100))
+    evidence: Mapped[list[Any]] = mapped_column(JSON)  # [{"turn", "role", "quote"}]
 
 
 class TicketRow(Base):
