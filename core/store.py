@@ -174,6 +174,7 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         import core.accounts
+        import core.coaching
         import core.jobs
         import core.scorecards  # noqa: F401  (their tables are part of the schema)
 

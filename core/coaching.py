@@ -1,0 +1,1 @@
+"""Tables of practice sessions (coach agent)."""
