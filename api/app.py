@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, Response
 
 from agents.qm.context import QMContext
-from api import problems
+from api import limits, problems
 from api.routes import coach, evaluate, insight, jobs, records, reports, scorecards, system
 from api.service import Service, jwt_secret
 from api.worker import JobWorker
@@ -87,14 +87,8 @@ def create_app(settings: Settings | None = None, *, start_worker: bool = True) -
     async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
         request.state.request_id = request_id
-        length = request.headers.get("content-length")
         started = time.perf_counter()
-        if length is not None and length.isdigit() and int(length) > settings.max_request_bytes:
-            response: Response = problems.problem(
-                request, 413, "Content Too Large", f"body of {length} bytes, over {settings.max_request_bytes}"
-            )
-        else:
-            response = await call_next(request)
+        response = await call_next(request)  # body size is limited on the bytes received, by limits.BodyLimit
         response.headers["X-Request-ID"] = request_id
         log.info(
             "request",
@@ -109,6 +103,13 @@ def create_app(settings: Settings | None = None, *, start_worker: bool = True) -
             },
         )
         return response
+
+    app.add_middleware(
+        limits.BodyLimit,
+        max_bytes=settings.max_request_bytes,
+        limits=limits.AdmissionLimits(max_turns=settings.max_turns, max_turn_chars=settings.max_turn_chars),
+    )
+    limits.install_rate_limit(app)
 
     for module in (evaluate, jobs, records, scorecards, system, insight, reports, coach):
         app.include_router(module.router)

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
-from core.models import Conversation, Evaluation, Ticket, TicketStatus
+from api.limits import admission_limits, check_turn_lengths
+from core.models import Conversation, Evaluation, Ticket, TicketStatus, Utterance
 
 
 class EvaluateRequest(Conversation):
     """A conversation to evaluate; `tenant` defaults to the caller's (another tenant is refused)."""
 
     tenant: str | None = None  # type: ignore[assignment]
+
+    @field_validator("turns")
+    @classmethod
+    def _turns_within_limits(cls, turns: list[Utterance]) -> list[Utterance]:
+        # Checked at admission, before any work: the rule tier's cost grows faster than a turn's length.
+        limits = admission_limits.get()
+        if limits is not None:
+            check_turn_lengths(turns, limits)
+        return turns
 
 
 class EvaluationResult(Evaluation):

@@ -302,8 +302,12 @@ class Evaluation(BaseModel):
 
 
 class TicketStatus(StrEnum):
+    """Where a ticket stands; who may move it where is core.ticket_workflow."""
+
     OPEN = "open"
-    IN_PROGRESS = "in_progress"
+    ACKNOWLEDGED = "acknowledged"  # the agent has read it
+    IN_PROGRESS = "in_progress"  # a supervisor has taken it up
+    REMEDIATION_SUBMITTED = "remediation_submitted"  # the agent's remediation note awaits a decision
     RESOLVED = "resolved"
     DISMISSED = "dismissed"
 
