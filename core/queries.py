@@ -10,6 +10,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from core.access import AccessRole, Principal
 from core.models import Evaluation, Ticket, TicketComment, TicketStatus
 from core.store import ConversationRow, EvaluationRow, Store, TicketRow, utc_now
+from core.ticket_workflow import plan_change
 
 
 def _scope(principal: Principal) -> list[ColumnElement[bool]]:
@@ -83,12 +84,15 @@ def list_tickets(
 def update_ticket(
     store: Store, principal: Principal, ticket_id: str, *, status: TicketStatus | None, comment: str | None
 ) -> Ticket | None:
-    """Change status and/or add a comment; None when the ticket is not within the caller's reach."""
+    """Change status and/or add a comment; None when the ticket is not within the caller's reach.
+
+    The change must be a move of the ticket workflow that the caller's role may make (`TicketMoveError` else)."""
     with store.session() as s:
         row = s.scalar(_tickets(principal).where(TicketRow.id == ticket_id))
         if row is None:
             return None
         ticket = Ticket.model_validate(row.payload)
+        plan_change(ticket.status, status, principal.role, comment=comment)
         if status is not None:
             ticket.status = status
         if comment:

@@ -7,12 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query
 
 from api.deps import ServiceDep, require
+from api.limits import known_query_only
 from api.schemas import ConversationSummary, TicketUpdate
 from core.access import Action, Principal
 from core.models import Evaluation, Ticket, TicketStatus
 from core.queries import get_evaluation, list_conversations, list_tickets, update_ticket
+from core.ticket_workflow import MoveForbidden, NotAMove, NoteRequired
 
-router = APIRouter(tags=["records"])
+router = APIRouter(tags=["records"], dependencies=[Depends(known_query_only)])
 Reader = Annotated[Principal, Depends(require(Action.READ))]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0, le=1_000_000_000)]
@@ -41,7 +43,9 @@ def tickets(
     return list_tickets(service.store, principal, status=status, limit=limit, offset=offset)
 
 
-@router.patch("/tickets/{ticket_id}", response_model=Ticket, summary="Change a ticket's status or comment on it")
+@router.patch(
+    "/tickets/{ticket_id}", response_model=Ticket, summary="Move a ticket through its workflow or comment on it"
+)
 def patch_ticket(
     ticket_id: str,
     change: TicketUpdate,
@@ -50,7 +54,14 @@ def patch_ticket(
 ) -> Ticket:
     if change.status is None and change.comment is None:
         raise HTTPException(422, "give a status, a comment, or both")
-    updated = update_ticket(service.store, principal, ticket_id, status=change.status, comment=change.comment)
+    try:
+        updated = update_ticket(service.store, principal, ticket_id, status=change.status, comment=change.comment)
+    except MoveForbidden as exc:
+        raise HTTPException(403, str(exc)) from None
+    except NotAMove as exc:
+        raise HTTPException(409, str(exc)) from None
+    except NoteRequired as exc:
+        raise HTTPException(422, str(exc)) from None
     if updated is None:
         raise HTTPException(404, f"no ticket {ticket_id}")
     return updated

@@ -96,3 +96,91 @@ def test_jobs_are_private_to_their_creator_and_tenant_admins(api: Api) -> None:
     assert got == expected
     for who in ("reviewer_bj", "coach_sh", "agent_101"):
         assert api.client.post("/jobs", content=b"{}", headers=api.headers(who)).status_code == 403
+
+
+# The ticket workflow by role, written out by hand: (from, to) → roles that may make the move.
+SUPERVISORS = {"admin", "qa_lead", "reviewer"}
+MOVES = {
+    ("open", "acknowledged"): SUPERVISORS | {"agent"},
+    ("open", "in_progress"): SUPERVISORS,
+    ("acknowledged", "in_progress"): SUPERVISORS,
+    ("acknowledged", "remediation_submitted"): {"admin", "agent"},
+    ("in_progress", "remediation_submitted"): {"admin", "agent"},
+    **{(s, "resolved"): SUPERVISORS for s in ("open", "acknowledged", "in_progress", "remediation_submitted")},
+    **{(s, "dismissed"): SUPERVISORS for s in ("open", "acknowledged", "in_progress", "remediation_submitted")},
+    ("remediation_submitted", "open"): SUPERVISORS,
+    ("resolved", "open"): SUPERVISORS,
+    ("dismissed", "open"): SUPERVISORS,
+}
+STATUSES = ("open", "acknowledged", "in_progress", "remediation_submitted", "resolved", "dismissed")
+# One principal per role, all able to see the Shanghai ticket of agent A101.
+BY_ROLE = {"admin": "admin_a", "qa_lead": "qa_sh", "coach": "coach_sh", "agent": "agent_101"}
+ROUTE_TO = {  # how the test brings a fresh ticket to a status (as admin, who may make every move)
+    "open": [],
+    "acknowledged": ["acknowledged"],
+    "in_progress": ["in_progress"],
+    "remediation_submitted": ["acknowledged", "remediation_submitted"],
+    "resolved": ["resolved"],
+    "dismissed": ["dismissed"],
+}
+
+
+def test_every_ticket_transition_by_every_role(api: Api) -> None:
+    """Each (from, to) pair × role: 200 when the workflow allows it, 403 naming move and role when the role may not,
+    409 when no such transition exists; the stored status follows only the allowed moves."""
+    wrong = []
+    n = 0
+    for current in STATUSES:
+        for target in STATUSES:
+            if target == current:
+                continue
+            for role, who in BY_ROLE.items():
+                n += 1
+                cid = f"t-{n}"
+                body = api.client.post(
+                    "/evaluate", json=call(cid, "上海分行", "A101"), headers=api.headers("admin_a")
+                ).json()
+                ticket = body["tickets"][0]["id"]
+                for step in ROUTE_TO[current]:
+                    moved = api.client.patch(
+                        f"/tickets/{ticket}", json={"status": step, "comment": "准备"}, headers=api.headers("admin_a")
+                    )
+                    assert moved.status_code == 200, moved.text
+                response = api.client.patch(
+                    f"/tickets/{ticket}", json={"status": target, "comment": "已处理"}, headers=api.headers(who)
+                )
+                if role == "coach":
+                    expected = 403  # coaches only read
+                elif (current, target) not in MOVES:
+                    expected = 409
+                else:
+                    expected = 200 if role in MOVES[(current, target)] else 403
+                if response.status_code != expected:
+                    wrong.append(f"{role} {current}→{target}: {response.status_code}, expected {expected}")
+                    continue
+                assert response.headers["content-type"] == (
+                    "application/json" if expected == 200 else "application/problem+json"
+                )
+                if expected == 403 and role != "coach":
+                    assert role in response.json()["detail"] and target in response.json()["detail"]
+                stored = api.client.get("/tickets?status=" + target + "&limit=500", headers=api.headers("admin_a"))
+                moved_here = ticket in {t["id"] for t in stored.json()}
+                assert moved_here == (expected == 200), f"{role} {current}→{target}: stored status wrong"
+    assert wrong == []
+
+
+def test_a_remediation_needs_a_note_and_an_agent_cannot_dismiss_their_own_ticket(api: Api) -> None:
+    body = api.client.post("/evaluate", json=call("own", "上海分行", "A101"), headers=api.headers("qa_sh")).json()
+    ticket = body["tickets"][0]["id"]
+    agent = api.headers("agent_101")
+    dismissed = api.client.patch(f"/tickets/{ticket}", json={"status": "dismissed"}, headers=agent)
+    assert dismissed.status_code == 403 and "agent may not dismiss" in dismissed.json()["detail"]
+    assert api.client.patch(f"/tickets/{ticket}", json={"status": "acknowledged"}, headers=agent).status_code == 200
+    bare = api.client.patch(f"/tickets/{ticket}", json={"status": "remediation_submitted"}, headers=agent)
+    assert bare.status_code == 422 and "comment" in bare.json()["detail"]
+    noted = api.client.patch(
+        f"/tickets/{ticket}", json={"status": "remediation_submitted", "comment": "已复盘话术并重新培训"}, headers=agent
+    )
+    assert noted.status_code == 200 and noted.json()["comments"][-1]["text"] == "已复盘话术并重新培训"
+    resolved = api.client.patch(f"/tickets/{ticket}", json={"status": "resolved"}, headers=api.headers("qa_sh"))
+    assert resolved.status_code == 200 and resolved.json()["status"] == "resolved"
