@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -11,15 +12,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 
-from agents.qm.context import QMContext
 from api import limits, problems
 from api.routes import coach, evaluate, insight, jobs, records, reports, scorecards, system
 from api.service import Service, jwt_secret
 from api.worker import JobWorker
 from core.settings import Settings
-from core.store import Store
-from graphs.qm import build_graph
-from graphs.wiring import build_judge, build_qm_context, open_regulation_index, open_sqlite_checkpointer
+from graphs.supervisor import Evaluator
+from graphs.wiring import build_judge, build_qm_context, load_small_models, open_sqlite_checkpointer, open_store
 
 log = logging.getLogger("zhijian.api")
 
@@ -43,23 +42,20 @@ def create_app(settings: Settings | None = None, *, start_worker: bool = True) -
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = Store.from_url(settings.resolved_database_url)
-        regulations = open_regulation_index(settings)[0] if settings.citations else None
+        store = open_store(settings)
         judge = build_judge(settings, cache=store)
-        context = build_qm_context(settings, store=store, regulations=regulations, judge=judge)
-        dry_context = QMContext(**{**context.__dict__, "store": None})
+        context = build_qm_context(settings, store=store, judge=judge, small_models=load_small_models(settings))
         checkpointer = open_sqlite_checkpointer(settings.resolved_checkpoint_path)
         service = Service(
             settings=settings,
             store=store,
             context=context,
-            dry_context=dry_context,
-            graph=build_graph(checkpointer=checkpointer),
-            dry_graph=build_graph(),
+            evaluator=Evaluator.create(context, checkpointer=checkpointer),
             jwt_secret=jwt_secret(settings),
-            regulations=regulations,
         )
         app.state.service = service
+        if settings.citations:  # the corpus may need indexing (minutes on a cold start): never block start-up
+            threading.Thread(target=service.load_regulations, name="regulations", daemon=True).start()
         worker = JobWorker(service, threads=settings.job_workers)
         if start_worker:
             worker.start()
@@ -70,8 +66,8 @@ def create_app(settings: Settings | None = None, *, start_worker: bool = True) -
             if judge is not None:
                 judge.close()
             checkpointer.conn.close()
-            if regulations is not None:
-                regulations.client.close()  # embedded Qdrant holds a lock on its folder
+            if service.regulations is not None:
+                service.regulations.client.close()  # embedded Qdrant holds a lock on its folder
             store.engine.dispose()
 
     app = FastAPI(

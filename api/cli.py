@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -14,25 +15,24 @@ import typer
 
 from api import coach_cli, insight_cli, train_cli
 from api.admin_cli import admin, serve
+from api.batch import Item, Outcome, evaluate_stream, read_conversations, worker_count
 from api.kb_cli import kb
 from api.progress import progress_bar
 from api.render import console, evaluation_panel, summary_table
 from core.errors import InputError, ZhijianError
-from core.models import Conversation, Evaluation, Ticket
+from core.models import Conversation
 from core.settings import Settings
-from core.store import Store
-from graphs.qm import build_graph, evaluate_conversation
 from graphs.wiring import (
     build_judge,
     build_qm_context,
     build_transcriber,
-    open_regulation_index,
-    open_sqlite_checkpointer,
+    citation_table,
+    load_small_models,
+    open_store,
 )
+from knowledge.rulepacks import load_scorecard
 from knowledge.samples import SAMPLE_CONVERSATIONS, load_expected_codes
 from tools.accuracy import CodeCounts
-from tools.asr import AUDIO_SUFFIXES, AudioError, recording_to_conversation
-from tools.transcripts import expand_paths, read_path
 
 app = typer.Typer(help="智检 Zhijian — quality management for financial contact centres.", no_args_is_help=True)
 app.add_typer(kb, name="kb")
@@ -49,10 +49,9 @@ class OutputFormat(StrEnum):
     JSON = "json"
 
 
-@dataclass
-class BatchResult:
-    evaluated: list[tuple[Conversation, Evaluation, list[Ticket]]] = field(default_factory=list)
-    errors: list[InputError] = field(default_factory=list)
+# Exit codes: 1 = some records were rejected (the rest evaluated); 2 = nothing could run (bad option, setup).
+EXIT_REJECTED = 1
+EXIT_FAILED = 2
 
 
 def _settings(data_dir: Path | None, rule_pack: Path | None, database_url: str | None) -> Settings:
@@ -66,98 +65,96 @@ def _settings(data_dir: Path | None, rule_pack: Path | None, database_url: str |
     return Settings(**overrides)
 
 
-def _read_all(
-    paths: list[Path], settings: Settings, *, quiet: bool = False
-) -> tuple[list[Conversation], list[InputError]]:
-    conversations: list[Conversation] = []
-    errors: list[InputError] = []
-    recordings: list[Path] = []
-    for item in expand_paths(paths, also=frozenset(AUDIO_SUFFIXES)):
-        if isinstance(item, InputError):
-            errors.append(item)
-        elif item.suffix.lower() in AUDIO_SUFFIXES:
-            recordings.append(item)
-        else:
-            for parsed in read_path(item, max_bytes=settings.max_file_bytes):
-                if isinstance(parsed, InputError):
-                    errors.append(parsed)
-                else:
-                    conversations.append(parsed)
-    if recordings:
-        conversations += _transcribe_all(recordings, settings, errors, quiet=quiet)
-    too_long = [c for c in conversations if len(c.turns) > settings.max_turns]
-    for c in too_long:
-        errors.append(
-            InputError(
-                f"conversation {c.id!r} has {len(c.turns)} turns, "
-                f"over the limit of {settings.max_turns} (ZHIJIAN_MAX_TURNS)"
+@dataclass
+class BatchSummary:
+    """What a batch did, kept small whatever its size: counts, rows for the closing table, rejections."""
+
+    evaluated: int = 0
+    rejected: int = 0
+    rows: list[Outcome] = field(default_factory=list)
+
+
+def _transcriber_for(settings: Settings, on_error: Callable[[InputError], None]) -> Callable[[Path], Item | None]:
+    """Transcribes recordings on first need (the model loads once); a recording is fingerprinted by its bytes."""
+    loaded: list[Any] = []
+
+    def transcribe(path: Path) -> Item | None:
+        from agents.qm.intake import recording_hash
+        from graphs.wiring import build_transcriber
+        from tools.asr import AudioError, recording_to_conversation
+
+        if not loaded:
+            loaded.append(build_transcriber(settings))
+        try:
+            conversation = recording_to_conversation(
+                path,
+                loaded[0],
+                agent_channel=settings.asr_agent_channel,
+                max_seconds=settings.asr_max_seconds,
             )
-        )
-    return [c for c in conversations if len(c.turns) <= settings.max_turns], errors
+        except AudioError as exc:
+            on_error(InputError(str(exc).removeprefix(f"{path}: "), source=str(path)))
+            return None
+        return conversation, recording_hash(path.read_bytes(), {"id": conversation.id, "tenant": conversation.tenant})
 
-
-def _transcribe_all(
-    recordings: list[Path], settings: Settings, errors: list[InputError], *, quiet: bool
-) -> list[Conversation]:
-    """Recordings → conversations; a recording that cannot be transcribed is reported and skipped."""
-    transcriber = build_transcriber(settings)
-    out = []
-    with progress_bar(err, "转写中 transcribing", disable=quiet) as update:
-        for done, path in enumerate(recordings, start=1):
-            try:
-                out.append(
-                    recording_to_conversation(
-                        path,
-                        transcriber,
-                        agent_channel=settings.asr_agent_channel,
-                        max_seconds=settings.asr_max_seconds,
-                    )
-                )
-            except AudioError as exc:
-                errors.append(InputError(str(exc).removeprefix(f"{path}: "), source=str(path)))
-            update(done, len(recordings))
-    return out
+    return transcribe
 
 
 def run_batch(
-    paths: list[Path], settings: Settings, *, dry_run: bool, citations: bool, quiet: bool = False
-) -> BatchResult:
-    """Read every path, evaluate every good conversation, collect the bad ones with their reasons."""
-    conversations, errors = _read_all(paths, settings, quiet=quiet)
-    for e in errors:
-        err.print(f"[red]✗ {e}[/red]", soft_wrap=True)
-    result = BatchResult(errors=errors)
-    if not conversations:
-        return result
-    regulations = None
+    paths: list[Path],
+    settings: Settings,
+    *,
+    dry_run: bool,
+    citations: bool,
+    on_outcome: Callable[[Outcome], None],
+    quiet: bool = False,
+    keep_rows: bool = True,
+) -> BatchSummary:
+    """Stream every path through the evaluator; each result goes to `on_outcome` as soon as it is ready,
+    bad records are reported on stderr (their file, line and field; never their content) and skipped."""
+    summary = BatchSummary()
+
+    def reject(error: InputError) -> None:
+        summary.rejected += 1
+        err.print(f"[red]✗ {error}[/red]", soft_wrap=True)
+
+    card = load_scorecard(settings.rule_pack)
+    table = None
     if citations:
-        with progress_bar(err, "法规入库 indexing regulations (first use)", disable=quiet) as update:
-            regulations, _ = open_regulation_index(settings, progress=update)
-    store = None if dry_run else Store.from_url(settings.resolved_database_url)
-    judge = build_judge(settings, cache=store)
-    context = build_qm_context(settings, store=store, regulations=regulations, judge=judge)
-    checkpointer = None if dry_run else open_sqlite_checkpointer(settings.resolved_checkpoint_path)
-    graph = build_graph(checkpointer=checkpointer)
-    with progress_bar(err, "质检中 evaluating", disable=quiet) as update:
-        for done, conversation in enumerate(conversations, start=1):
-            output = evaluate_conversation(graph, context, conversation)
-            result.evaluated.append((conversation, output["evaluation"], output.get("tickets", [])))
-            update(done, len(conversations))
-    if judge is not None:
-        judge.close()
-    return result
-
-
-def evaluation_json(evaluation: Evaluation, tickets: list[Ticket]) -> str:
-    """The public JSON line for pipelines: the evaluation plus `conversation_id`-keyed tickets."""
-    payload = evaluation.model_dump(mode="json")
-    payload["tickets"] = [t.model_dump(mode="json") for t in tickets]
-    return json.dumps(payload, ensure_ascii=False)
+        with progress_bar(err, "法规条款 resolving regulation clauses", disable=quiet) as update:
+            table = citation_table(settings, card, progress=update)
+    judge = None
+    store = None
+    if settings.llm_provider != "none":  # the LLM tier runs in this process; its verdicts are cached in the store
+        store = None if dry_run else open_store(settings)
+        judge = build_judge(settings, cache=store)
+    context = build_qm_context(
+        settings, store=store, scorecard=card, citations=table, judge=judge, small_models=load_small_models(settings)
+    )
+    items = read_conversations(paths, settings, reject, transcribe=_transcriber_for(settings, reject))
+    if not dry_run and context.store is None:
+        store = open_store(settings)  # creates the schema and the vault key before any worker starts
+        if worker_count(settings, context) == 1:
+            context = context.replace(store=store)
+        else:
+            store.engine.dispose()  # connections must not cross into forked workers
+    try:
+        with progress_bar(err, "质检中 evaluating", disable=quiet) as update:
+            for outcome in evaluate_stream(items, context, settings, dry_run=dry_run):
+                summary.evaluated += 1
+                if keep_rows:
+                    summary.rows.append(outcome)
+                on_outcome(outcome)
+                update(summary.evaluated, 0)
+    finally:
+        if judge is not None:
+            judge.close()
+    return summary
 
 
 @app.command()
 def evaluate(
-    paths: Annotated[list[Path], typer.Argument(help="Transcript files (.json, .jsonl, .txt) or folders.")],
+    paths: Annotated[list[Path], typer.Argument(help="Transcript files (.json, .jsonl, .txt), recordings or folders.")],
     output_format: Annotated[
         OutputFormat, typer.Option("--format", "-f", help="table for people, json for pipelines.")
     ] = OutputFormat.TABLE,
@@ -172,7 +169,17 @@ def evaluate(
     ] = True,
     details: Annotated[bool, typer.Option(help="With table output, show each conversation's findings.")] = True,
 ) -> None:
-    """Evaluate conversations; bad records are reported on stderr and skipped (exit 1), the rest evaluated."""
+    """Evaluate conversations; JSON lines are written as each finishes. Bad records are reported on stderr and
+    skipped (exit 1), the rest evaluated; exit 2 when nothing could run."""
+    as_json = output_format is OutputFormat.JSON
+
+    def emit(outcome: Outcome) -> None:
+        if as_json:
+            sys.stdout.write(outcome.json_line + "\n")
+            sys.stdout.flush()
+        elif details:
+            out.print(evaluation_panel(*outcome.evaluation()))
+
     try:
         settings = _settings(data_dir, rule_pack, database_url)
         batch = run_batch(
@@ -180,23 +187,18 @@ def evaluate(
             settings,
             dry_run=dry_run,
             citations=citations and settings.citations,
-            quiet=output_format is OutputFormat.JSON,
+            on_outcome=emit,
+            quiet=as_json,
+            keep_rows=not as_json,
         )
     except ZhijianError as exc:
         err.print(f"[red]error: {exc}[/red]", soft_wrap=True)
-        raise typer.Exit(2) from None
-    if output_format is OutputFormat.JSON:
-        for _, evaluation, tickets in batch.evaluated:
-            sys.stdout.write(evaluation_json(evaluation, tickets) + "\n")
-    else:
-        if details:
-            for _, evaluation, tickets in batch.evaluated:
-                out.print(evaluation_panel(evaluation, tickets))
-        if batch.evaluated:
-            out.print(summary_table([(e, t) for _, e, t in batch.evaluated]))
-    err.print(f"{len(batch.evaluated)} evaluated, {len(batch.errors)} rejected")
-    if batch.errors:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_FAILED) from None
+    if batch.rows:
+        out.print(summary_table(batch.rows))
+    err.print(f"{batch.evaluated} evaluated, {batch.rejected} rejected")
+    if batch.rejected or not batch.evaluated:
+        raise typer.Exit(EXIT_REJECTED)
 
 
 @app.command()
@@ -218,27 +220,34 @@ def demo(
         }
     )
     out.rule("智检 Zhijian demo — 样例语料质检")
+    shown = [0]
+
+    def show(outcome: Outcome) -> None:
+        shown[0] += 1
+        out.print(evaluation_panel(*outcome.evaluation(), label=f"{shown[0]}. "))
+
     try:
-        batch = run_batch([SAMPLE_CONVERSATIONS], settings, dry_run=False, citations=settings.citations)
+        batch = run_batch(
+            [SAMPLE_CONVERSATIONS], settings, dry_run=False, citations=settings.citations, on_outcome=show
+        )
     except ZhijianError as exc:
         err.print(f"[red]error: {exc}[/red]", soft_wrap=True)
-        raise typer.Exit(2) from None
-    for index, (_, evaluation, tickets) in enumerate(batch.evaluated, start=1):
-        out.print(evaluation_panel(evaluation, tickets, label=f"{index}/{len(batch.evaluated)} "))
-    out.print(summary_table([(e, t) for _, e, t in batch.evaluated]))
+        raise typer.Exit(EXIT_FAILED) from None
+    out.print(summary_table(batch.rows))
     expected = load_expected_codes()
     counts = CodeCounts()
-    for conversation, evaluation, _ in batch.evaluated:
-        counts.add(expected.get(conversation.id, set()), {f.code for f in evaluation.failed})
-    out.print(counts.table("与标注对比（规则层，未启用大模型）"))
-    tickets = sum(len(t) for _, _, t in batch.evaluated)
+    for row in batch.rows:
+        counts.add(expected.get(row.conversation_id, set()), set(row.codes))
+    out.print(counts.table("与标注对比（规则层 + 小模型层，未启用大模型）"))
+    tickets = sum(row.tickets for row in batch.rows)
     out.print(
-        f"{len(batch.evaluated)} conversations evaluated, {tickets} tickets opened; "
+        f"{batch.evaluated} conversations evaluated, {tickets} tickets opened; "
         f"stored in {settings.resolved_database_url}",
         soft_wrap=True,
     )
-    if batch.errors:
-        raise typer.Exit(1)
+    insight_cli.demo_section(settings, out)
+    if batch.rejected:
+        raise typer.Exit(EXIT_REJECTED)
 
 
 @app.command()
@@ -255,6 +264,8 @@ def transcribe(
     if agent_channel is not None:
         overrides["asr_agent_channel"] = agent_channel
     settings = Settings(**overrides)
+    from tools.asr import recording_to_conversation
+
     try:
         transcriber = build_transcriber(settings)
         conversation = recording_to_conversation(

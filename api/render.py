@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Protocol
+
 from rich.console import Console, Group
 from rich.panel import Panel
 from rich.table import Table
@@ -84,20 +87,31 @@ def evaluation_panel(evaluation: Evaluation, tickets: list[Ticket], *, label: st
     return Panel(Group(*parts), title=title, title_align="left", border_style=RISK_STYLE[evaluation.risk_level])
 
 
-def summary_table(rows: list[tuple[Evaluation, list[Ticket]]]) -> Table:
+class SummaryRow(Protocol):
+    """What the closing table needs of one evaluated conversation."""
+
+    conversation_id: str
+    agent_id: str | None
+    scores: dict[Dimension, float]
+    total: float
+    risk_level: RiskLevel
+    codes: tuple[str, ...]
+    tickets: int
+
+
+def summary_table(rows: Sequence[SummaryRow]) -> Table:
     table = Table(title="质检汇总", show_lines=False)
     for header in ("会话", "坐席", *(d.label_zh for d in Dimension), "总分", "风险", "违规类别", "工单"):
         table.add_column(header)
-    for evaluation, tickets in rows:
-        codes = " ".join(dict.fromkeys(f.code for f in evaluation.failed))
+    for row in rows:
         table.add_row(
-            evaluation.conversation_id,
-            evaluation.agent_id or "-",
-            *(f"{evaluation.scores[d]:g}" for d in Dimension),
-            f"{evaluation.total:g}",
-            Text(evaluation.risk_level.value, style=RISK_STYLE[evaluation.risk_level]),
-            codes,
-            str(len(tickets)),
+            row.conversation_id,
+            row.agent_id or "-",
+            *(f"{row.scores[d]:g}" for d in Dimension),
+            f"{row.total:g}",
+            Text(row.risk_level.value, style=RISK_STYLE[row.risk_level]),
+            " ".join(row.codes),
+            str(row.tickets),
         )
     return table
 

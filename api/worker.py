@@ -7,7 +7,6 @@ import threading
 
 from api.service import Service
 from core.jobs import claim_next, fail_item, finish_item, requeue_interrupted
-from graphs.qm import evaluate_conversation
 
 log = logging.getLogger("zhijian.jobs")
 
@@ -21,9 +20,11 @@ class JobWorker:
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        resumed = requeue_interrupted(self.service.store)
+        resumed, dead = requeue_interrupted(self.service.store, max_attempts=self.service.settings.job_max_attempts)
         if resumed:
             log.info("resuming %d job items interrupted by a previous stop", resumed)
+        if dead:
+            log.warning("%d job items interrupted too often were dead-lettered", dead)
         for n in range(self.threads):
             thread = threading.Thread(target=self._run, name=f"job-worker-{n}", daemon=True)
             thread.start()
@@ -46,11 +47,13 @@ class JobWorker:
             if claimed is None:
                 self._stop.wait(self.idle_wait_s)
                 continue
-            item_id, conversation, pii, scorecard = claimed
+            item_id, conversation, content_hash, scorecard = claimed
             try:
-                context = self.service.context_for(conversation.tenant, scorecard)
-                output = evaluate_conversation(self.service.graph, context, conversation, pii=pii)
-                finish_item(store, item_id, output["evaluation"].id)
+                evaluator = self.service.evaluator_for(conversation.tenant, scorecard)
+                result = evaluator.evaluate_received(conversation, content_hash)
+                finish_item(store, item_id, result["evaluation"].id)
             except Exception as exc:  # one bad item must not stop the worker; its error is kept on the item
                 log.exception("job item %s failed", item_id)
-                fail_item(store, item_id, f"{type(exc).__name__}: {exc}")
+                fail_item(
+                    store, item_id, f"{type(exc).__name__}: {exc}", max_attempts=self.service.settings.job_max_attempts
+                )

@@ -12,7 +12,8 @@ from sqlalchemy import DateTime, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.access import AccessRole, Principal
-from core.store import Base, Store, utc_now
+from core.db import Base, utc_now
+from core.store import Store
 
 _ORG = ("head_office", "branch", "sub_branch", "team", "agent_id")
 

@@ -1,9 +1,11 @@
 """A durable job queue in the operational database: a batch of conversations, one row per item.
 
-Items hold the redacted conversation and its PII vault entries (not the raw text). A worker claims
-items atomically; items left `running` by a crash are re-queued at start-up. Evaluating an item twice
-yields the same stored evaluation (tenant + id + content hash + rule-pack version), so a re-run after
-a crash neither loses nor double-counts a conversation.
+Items hold the redacted conversation and the content hash of the conversation as received (its vault
+was stored at intake, never here). A worker claims items atomically; items left `running` by a crash
+are re-queued at start-up until they have been tried `max_attempts` times, then dead-lettered (failed,
+with the reason), so one poison item can never block the queue. Evaluating an item twice yields the
+same stored evaluation (tenant + id + content hash + rule-pack version), so a re-run after a crash
+neither loses nor double-counts a conversation. A cancelled job's queued items are never claimed.
 """
 
 from __future__ import annotations
@@ -17,15 +19,17 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, func, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.db import Base, utc_now
 from core.models import Conversation
-from core.store import Base, EvaluationRow, Store, utc_now
+from core.store import EvaluationRow, Store
 
 
 class ItemStatus(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
     DONE = "done"
-    FAILED = "failed"
+    FAILED = "failed"  # dead letter: failed or interrupted too often; `error` says why
+    CANCELLED = "cancelled"
 
 
 class JobRow(Base):
@@ -48,7 +52,7 @@ class JobItemRow(Base):
     conversation_id: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), index=True)
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the redacted conversation
-    pii: Mapped[list[Any] | None] = mapped_column(JSON)  # its vault entries, cleared once stored
+    content_hash: Mapped[str] = mapped_column(String(64))  # of the conversation as received
     evaluation_id: Mapped[str | None] = mapped_column(String(64))
     error: Mapped[str | None] = mapped_column(String(2000))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -60,10 +64,10 @@ def create_job(
     *,
     tenant: str,
     subject: str,
-    items: list[tuple[Conversation, list[tuple[str, str, str]]]],
+    items: list[tuple[Conversation, str]],
     scorecard: str | None = None,
 ) -> str:
-    """Queue redacted conversations (with their vault entries) as one job; returns the job id."""
+    """Queue received (redacted) conversations with their content hashes as one job; returns the job id."""
     job_id = f"job_{uuid.uuid4().hex[:20]}"
     with store.session() as s:
         s.add(JobRow(id=job_id, tenant=tenant, subject=subject, total=len(items), scorecard=scorecard))
@@ -74,24 +78,44 @@ def create_job(
                 seq=seq,
                 conversation_id=conversation.id,
                 status=ItemStatus.QUEUED.value,
-                payload=conversation.model_dump(mode="json"),
-                pii=[list(entry) for entry in pii],
+                payload=conversation.model_dump(mode="json", exclude_none=True),
+                content_hash=content_hash,
             )
-            for seq, (conversation, pii) in enumerate(items)
+            for seq, (conversation, content_hash) in enumerate(items)
         )
     return job_id
 
 
-def requeue_interrupted(store: Store) -> int:
-    """At start-up: items a crash left running go back to the queue. Returns how many."""
+def requeue_interrupted(store: Store, *, max_attempts: int) -> tuple[int, int]:
+    """At start-up: items a crash left running go back to the queue, unless they were already tried
+    `max_attempts` times (then they are dead-lettered). Returns (re-queued, dead-lettered)."""
+    running = JobItemRow.status == ItemStatus.RUNNING.value
+    with store.session() as s:
+        dead = s.execute(
+            update(JobItemRow)
+            .where(running, JobItemRow.attempts >= max_attempts)
+            .values(
+                status=ItemStatus.FAILED.value,
+                payload=None,
+                error=f"dead letter: the process stopped while evaluating this item {max_attempts} times",
+            )
+        )
+        queued = s.execute(update(JobItemRow).where(running).values(status=ItemStatus.QUEUED.value))
+        return int(queued.rowcount or 0), int(dead.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def cancel_job(store: Store, job_id: str) -> int:
+    """Cancel the job's items that have not started; returns how many. Running items finish."""
     with store.session() as s:
         result = s.execute(
-            update(JobItemRow).where(JobItemRow.status == ItemStatus.RUNNING.value).values(status="queued")
+            update(JobItemRow)
+            .where(JobItemRow.job_id == job_id, JobItemRow.status == ItemStatus.QUEUED.value)
+            .values(status=ItemStatus.CANCELLED.value, payload=None)
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-Claimed = tuple[int, Conversation, list[tuple[str, str, str]], str | None]
+Claimed = tuple[int, Conversation, str, str | None]
 
 
 def claim_next(store: Store) -> Claimed | None:
@@ -116,7 +140,7 @@ def claim_next(store: Store) -> Claimed | None:
                 row_id, error = row.id, f"unreadable queued item: {exc}"
             else:
                 scorecard = s.scalar(select(JobRow.scorecard).where(JobRow.id == row.job_id))
-                return row.id, conversation, [(p, k, v) for p, k, v in (row.pii or [])], scorecard
+                return row.id, conversation, row.content_hash, scorecard
         fail_item(store, row_id, error)
 
 
@@ -125,16 +149,23 @@ def finish_item(store: Store, item_id: int, evaluation_id: str) -> None:
         s.execute(
             update(JobItemRow)
             .where(JobItemRow.id == item_id)
-            .values(status=ItemStatus.DONE.value, evaluation_id=evaluation_id, pii=None, payload=None, error=None)
+            .values(status=ItemStatus.DONE.value, evaluation_id=evaluation_id, payload=None, error=None)
         )
 
 
-def fail_item(store: Store, item_id: int, error: str) -> None:
+def fail_item(store: Store, item_id: int, error: str, *, max_attempts: int = 1) -> None:
+    """An attempt failed: back to the queue while attempts remain, else dead-lettered with the reason."""
     with store.session() as s:
+        attempts = s.scalar(select(JobItemRow.attempts).where(JobItemRow.id == item_id)) or 0
+        final = attempts >= max_attempts
         s.execute(
             update(JobItemRow)
             .where(JobItemRow.id == item_id)
-            .values(status=ItemStatus.FAILED.value, error=error[:2000], pii=None)
+            .values(
+                status=ItemStatus.FAILED.value if final else ItemStatus.QUEUED.value,
+                error=(f"dead letter after {attempts} attempts: " if final else "") + error[:1900],
+                **({"payload": None} if final else {}),
+            )
         )
 
 

@@ -8,7 +8,8 @@ from sqlalchemy import DateTime, Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.scorecard import Scorecard
-from core.store import Base, Store, utc_now
+from core.db import Base, utc_now
+from core.store import Store
 
 
 class ScorecardRow(Base):

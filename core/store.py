@@ -3,14 +3,17 @@
 SQLite by default; the same code runs on PostgreSQL with a ``postgresql+psycopg://`` URL.
 A conversation is identified by tenant + id + content hash, and evaluated at most once per
 rule-pack version: re-submitting returns the stored evaluation, a new version adds a second one.
+An evaluation is stored in one transaction: a compact row, one finding row per failure or
+not-evaluated rule (passes live only in the evaluation's ``verdicts``), bulk-inserted.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
 
 from sqlalchemy import (
     JSON,
@@ -21,24 +24,21 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
-    create_engine,
-    event,
+    delete,
+    insert,
     select,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
+from core.db import Base, create_db_engine, utc_now
 from core.errors import StoreError
-from core.models import Conversation, Evaluation, Ticket, TicketStatus
+from core.models import Conversation, Dimension, Evaluation, Ticket, TicketStatus
 
+__all__ = ["Base", "Store", "create_db_engine", "utc_now"]
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-class Base(DeclarativeBase):
-    pass
+VaultEntry = tuple[str, str, str]  # (placeholder, kind, value)
 
 
 class ConversationRow(Base):
@@ -60,7 +60,7 @@ class ConversationRow(Base):
     converted: Mapped[bool | None] = mapped_column(Boolean)
     csat: Mapped[int | None] = mapped_column(Integer)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)  # the redacted conversation
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now, index=True)
 
 
 class EvaluationRow(Base):
@@ -115,7 +115,7 @@ class TicketRow(Base):
     tenant: Mapped[str] = mapped_column(String(100), index=True)
     agent_id: Mapped[str | None] = mapped_column(String(100), index=True)
     team: Mapped[str | None] = mapped_column(String(100))
-    status: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[str] = mapped_column(String(24), index=True)
     priority: Mapped[str] = mapped_column(String(16))
     due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -135,7 +135,8 @@ class LlmVerdictRow(Base):
 
 
 class PiiVaultRow(Base):
-    """Placeholder → original value, per conversation. Local only: never in evaluations, never sent out."""
+    """Placeholder → original value (encrypted when the store has a vault cipher), per conversation.
+    Local only: never in evaluations, never in graph state, never sent out."""
 
     __tablename__ = "pii_vault"
     __table_args__ = (UniqueConstraint("conversation_pk", "placeholder"),)
@@ -144,60 +145,119 @@ class PiiVaultRow(Base):
     conversation_pk: Mapped[int] = mapped_column(ForeignKey("conversations.pk"), index=True)
     placeholder: Mapped[str] = mapped_column(String(32))
     kind: Mapped[str] = mapped_column(String(16))
-    value: Mapped[str] = mapped_column(String(200))
+    value: Mapped[str] = mapped_column(String(1000))
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
+class VaultCodec(Protocol):
+    """Encrypts vault values at rest (core.vault.VaultCipher)."""
+
+    def encrypt(self, value: str) -> str: ...
+
+    def decrypt(self, token: str) -> str: ...
 
 
-def create_db_engine(url: str) -> Engine:
-    """An engine for the URL; SQLite gets WAL and foreign keys, and its folder is created."""
-    if url.startswith("sqlite"):
-        from pathlib import Path
-
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+_SCORE_COLUMNS = {d: d.value for d in Dimension}
 
 
 class Store:
     """Reads and writes the operational data; one per process, passed to whoever needs it."""
 
-    def __init__(self, engine: Engine) -> None:
-        import core.accounts
-        import core.coaching
-        import core.jobs
-        import core.scorecards  # noqa: F401  (their tables are part of the schema)
-
+    def __init__(self, engine: Engine, *, vault: VaultCodec | None = None) -> None:
         self.engine = engine
+        self.vault = vault
         Base.metadata.create_all(engine)
         self._sessions = sessionmaker(engine, expire_on_commit=False)
 
     @classmethod
-    def from_url(cls, url: str) -> Store:
-        return cls(create_db_engine(url))
+    def from_url(cls, url: str, *, vault_key: Path | None = None) -> Store:
+        """A store on the URL; with `vault_key`, vault values are encrypted with the key in that file (0600)."""
+        vault: VaultCodec | None = None
+        if vault_key is not None:
+            from core.vault import VaultCipher
+
+            vault = VaultCipher.from_key_file(vault_key)
+        return cls(create_db_engine(url), vault=vault)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
         with self._sessions() as session, session.begin():
             yield session
 
+    # ── conversations and their vault ─────────────────────────────────────────────────────────────
+
+    def admit(self, conversation: Conversation, content_hash: str, vault: Sequence[VaultEntry]) -> None:
+        """Store a received (redacted) conversation and its vault before it is evaluated; idempotent."""
+        try:
+            with self.session() as s:
+                pk = self._conversation_pk(s, conversation, content_hash)
+                self._add_vault(s, pk, vault)
+        except IntegrityError:
+            with self.session() as s:  # a concurrent intake of the same content stored it first
+                pk = self._conversation_pk(s, conversation, content_hash)
+                self._add_vault(s, pk, vault)
+
+    def _add_vault(self, s: Session, pk: int, vault: Sequence[VaultEntry]) -> None:
+        if not vault:
+            return
+        known = set(s.scalars(select(PiiVaultRow.placeholder).where(PiiVaultRow.conversation_pk == pk)))
+        rows = [
+            {"conversation_pk": pk, "placeholder": p, "kind": k, "value": self.vault.encrypt(v) if self.vault else v}
+            for p, k, v in vault
+            if p not in known
+        ]
+        if rows:
+            s.execute(insert(PiiVaultRow), rows)
+
+    @staticmethod
+    def _conversation_pk(s: Session, conversation: Conversation, content_hash: str) -> int:
+        pk = s.scalar(
+            select(ConversationRow.pk).where(
+                ConversationRow.tenant == conversation.tenant,
+                ConversationRow.external_id == conversation.id,
+                ConversationRow.content_hash == content_hash,
+            )
+        )
+        if pk is not None:
+            return pk
+        row = ConversationRow(
+            tenant=conversation.tenant,
+            external_id=conversation.id,
+            content_hash=content_hash,
+            channel=conversation.channel.value,
+            scenario=conversation.scenario,
+            head_office=conversation.head_office,
+            branch=conversation.branch,
+            sub_branch=conversation.sub_branch,
+            team=conversation.team,
+            agent_id=conversation.agent_id,
+            started_at=conversation.started_at,
+            converted=conversation.outcome.converted,
+            csat=conversation.outcome.csat,
+            payload=conversation.model_dump(mode="json", exclude_none=True),
+        )
+        s.add(row)
+        s.flush()
+        return row.pk
+
+    def pii_values(self, *, tenant: str, conversation_id: str) -> dict[str, str]:
+        """The vault of a conversation (for an authorised re-identification, never for a model)."""
+        with self.session() as s:
+            rows = s.execute(
+                select(PiiVaultRow.placeholder, PiiVaultRow.value)
+                .join(ConversationRow, PiiVaultRow.conversation_pk == ConversationRow.pk)
+                .where(ConversationRow.tenant == tenant, ConversationRow.external_id == conversation_id)
+            )
+            return {p: self.vault.decrypt(v) if self.vault else v for p, v in rows}
+
+    # ── evaluations ───────────────────────────────────────────────────────────────────────────────
+
     def find_evaluation(
         self, *, tenant: str, conversation_id: str, content_hash: str, rule_pack: str, rule_pack_version: str
     ) -> Evaluation | None:
         """The stored evaluation of this exact conversation content under this rule-pack version, if any."""
         with self.session() as s:
-            row = s.scalar(
-                select(EvaluationRow)
+            payload = s.scalar(
+                select(EvaluationRow.payload)
                 .join(ConversationRow, EvaluationRow.conversation_pk == ConversationRow.pk)
                 .where(
                     ConversationRow.tenant == tenant,
@@ -207,46 +267,27 @@ class Store:
                     EvaluationRow.rule_pack_version == rule_pack_version,
                 )
             )
-            return Evaluation.model_validate(row.payload) if row else None
+            return Evaluation.model_validate(payload) if payload else None
 
-    def save_evaluation(
-        self, conversation: Conversation, evaluation: Evaluation, pii: Sequence[tuple[str, str, str]]
-    ) -> Evaluation:
-        """Store the redacted conversation, its PII vault and the evaluation; returns the stored evaluation
-        (an earlier one when the same content was already evaluated under this rule-pack version)."""
+    def save_evaluation(self, conversation: Conversation, evaluation: Evaluation) -> Evaluation:
+        """Store the evaluation (and the redacted conversation if it was not admitted) in one transaction;
+        returns the stored one (an earlier one when this content was already evaluated under this version)."""
         try:
             with self.session() as s:
-                conv = self._conversation_row(s, conversation, evaluation.content_hash)
+                pk = self._conversation_pk(s, conversation, evaluation.content_hash)
                 existing = s.scalar(
-                    select(EvaluationRow).where(
-                        EvaluationRow.conversation_pk == conv.pk,
+                    select(EvaluationRow.payload).where(
+                        EvaluationRow.conversation_pk == pk,
                         EvaluationRow.rule_pack == evaluation.rule_pack,
                         EvaluationRow.rule_pack_version == evaluation.rule_pack_version,
                     )
                 )
                 if existing is not None:
-                    return Evaluation.model_validate(existing.payload)
-                known = set(s.scalars(select(PiiVaultRow.placeholder).where(PiiVaultRow.conversation_pk == conv.pk)))
-                s.add_all(
-                    PiiVaultRow(conversation_pk=conv.pk, placeholder=p, kind=k, value=v)
-                    for p, k, v in pii
-                    if p not in known
-                )
-                s.add(_evaluation_row(conv.pk, evaluation))
-                s.add_all(
-                    FindingRow(
-                        evaluation_id=evaluation.id,
-                        rule_id=f.rule_id,
-                        code=f.code,
-                        dimension=f.dimension.value,
-                        verdict=f.verdict.value,
-                        severity=f.severity.value,
-                        confidence=f.confidence,
-                        tier=f.tier.value,
-                        deduction=f.deduction,
-                    )
-                    for f in evaluation.findings
-                )
+                    return Evaluation.model_validate(existing)
+                s.execute(insert(EvaluationRow), [_evaluation_row(pk, evaluation)])
+                rows = _finding_rows(evaluation)
+                if rows:
+                    s.execute(insert(FindingRow), rows)
             return evaluation
         except IntegrityError:
             # Another worker stored the same evaluation first: theirs is the one.
@@ -261,41 +302,24 @@ class Store:
                 raise StoreError(f"could not store evaluation of {evaluation.conversation_id}") from None
             return stored
 
-    @staticmethod
-    def _conversation_row(s: Session, conversation: Conversation, content_hash: str) -> ConversationRow:
-        row = s.scalar(
-            select(ConversationRow).where(
-                ConversationRow.tenant == conversation.tenant,
-                ConversationRow.external_id == conversation.id,
-                ConversationRow.content_hash == content_hash,
-            )
-        )
-        if row is None:
-            row = ConversationRow(
-                tenant=conversation.tenant,
-                external_id=conversation.id,
-                content_hash=content_hash,
-                channel=conversation.channel.value,
-                scenario=conversation.scenario,
-                head_office=conversation.head_office,
-                branch=conversation.branch,
-                sub_branch=conversation.sub_branch,
-                team=conversation.team,
-                agent_id=conversation.agent_id,
-                started_at=conversation.started_at,
-                payload=conversation.model_dump(mode="json"),
-            )
-            s.add(row)
-            s.flush()
-        return row
+    def evaluations(self, *, tenant: str, conversation_id: str | None = None) -> list[Evaluation]:
+        """Stored evaluations of a tenant, newest first (optionally of one conversation)."""
+        with self.session() as s:
+            query = select(EvaluationRow.payload).where(EvaluationRow.tenant == tenant)
+            if conversation_id is not None:
+                query = query.where(EvaluationRow.conversation_id == conversation_id)
+            rows = s.scalars(query.order_by(EvaluationRow.created_at.desc()))
+            return [Evaluation.model_validate(r) for r in rows]
+
+    # ── tickets ───────────────────────────────────────────────────────────────────────────────────
 
     def save_ticket(self, ticket: Ticket) -> Ticket:
         """Store a ticket once per evaluation; a repeat returns the ticket already stored."""
         try:
             with self.session() as s:
-                existing = s.scalar(select(TicketRow).where(TicketRow.evaluation_id == ticket.evaluation_id))
+                existing = s.scalar(select(TicketRow.payload).where(TicketRow.evaluation_id == ticket.evaluation_id))
                 if existing is not None:
-                    return Ticket.model_validate(existing.payload)
+                    return Ticket.model_validate(existing)
                 s.add(
                     TicketRow(
                         id=ticket.id,
@@ -319,24 +343,17 @@ class Store:
 
     def ticket_for_evaluation(self, evaluation_id: str) -> Ticket | None:
         with self.session() as s:
-            row = s.scalar(select(TicketRow).where(TicketRow.evaluation_id == evaluation_id))
-            return Ticket.model_validate(row.payload) if row else None
-
-    def evaluations(self, *, tenant: str, conversation_id: str | None = None) -> list[Evaluation]:
-        """Stored evaluations of a tenant, newest first (optionally of one conversation)."""
-        with self.session() as s:
-            query = select(EvaluationRow).where(EvaluationRow.tenant == tenant)
-            if conversation_id is not None:
-                query = query.where(EvaluationRow.conversation_id == conversation_id)
-            rows = s.scalars(query.order_by(EvaluationRow.created_at.desc()))
-            return [Evaluation.model_validate(r.payload) for r in rows]
+            payload = s.scalar(select(TicketRow.payload).where(TicketRow.evaluation_id == evaluation_id))
+            return Ticket.model_validate(payload) if payload else None
 
     def tickets(self, *, tenant: str, status: TicketStatus | None = None) -> list[Ticket]:
         with self.session() as s:
-            query = select(TicketRow).where(TicketRow.tenant == tenant)
+            query = select(TicketRow.payload).where(TicketRow.tenant == tenant)
             if status is not None:
                 query = query.where(TicketRow.status == status.value)
-            return [Ticket.model_validate(r.payload) for r in s.scalars(query.order_by(TicketRow.due_at))]
+            return [Ticket.model_validate(r) for r in s.scalars(query.order_by(TicketRow.due_at))]
+
+    # ── the LLM verdict cache ─────────────────────────────────────────────────────────────────────
 
     def get_llm_verdict(self, key: str) -> dict[str, Any] | None:
         with self.session() as s:
@@ -351,30 +368,76 @@ class Store:
         except IntegrityError:
             pass  # another worker cached the same verdict first
 
-    def pii_values(self, *, tenant: str, conversation_id: str) -> dict[str, str]:
-        """The vault of a conversation (for an authorised re-identification, never for a model)."""
+    # ── erasure and retention (个人信息保护法 第47条) ─────────────────────────────────────────────────
+
+    def delete_conversation(self, *, tenant: str, conversation_id: str) -> int:
+        """Erase every stored version of a conversation with its vault, evaluations, findings and tickets.
+        Returns how many conversation versions were erased."""
         with self.session() as s:
-            rows = s.execute(
-                select(PiiVaultRow.placeholder, PiiVaultRow.value)
-                .join(ConversationRow, PiiVaultRow.conversation_pk == ConversationRow.pk)
-                .where(ConversationRow.tenant == tenant, ConversationRow.external_id == conversation_id)
+            pks = list(
+                s.scalars(
+                    select(ConversationRow.pk).where(
+                        ConversationRow.tenant == tenant, ConversationRow.external_id == conversation_id
+                    )
+                )
             )
-            return {p: v for p, v in rows}
+            _erase(s, pks)
+            return len(pks)
+
+    def purge_older_than(self, days: int, *, now: datetime | None = None) -> int:
+        """Erase conversations received more than `days` days ago (the retention setting). Returns how many."""
+        cutoff = (now or utc_now()) - timedelta(days=days)
+        with self.session() as s:
+            pks = list(s.scalars(select(ConversationRow.pk).where(ConversationRow.created_at < cutoff)))
+            _erase(s, pks)
+            return len(pks)
 
 
-def _evaluation_row(conversation_pk: int, evaluation: Evaluation) -> EvaluationRow:
-    return EvaluationRow(
-        id=evaluation.id,
-        conversation_pk=conversation_pk,
-        tenant=evaluation.tenant,
-        conversation_id=evaluation.conversation_id,
-        agent_id=evaluation.agent_id,
-        rule_pack=evaluation.rule_pack,
-        rule_pack_version=evaluation.rule_pack_version,
-        total=evaluation.total,
-        risk_level=evaluation.risk_level.value,
-        needs_review=evaluation.needs_review,
-        auto_failed=evaluation.auto_failed,
-        payload=evaluation.model_dump(mode="json"),
-        created_at=evaluation.created_at,
-    )
+def _erase(s: Session, pks: list[int]) -> None:
+    if not pks:
+        return
+    evaluation_ids = select(EvaluationRow.id).where(EvaluationRow.conversation_pk.in_(pks))
+    s.execute(delete(TicketRow).where(TicketRow.evaluation_id.in_(evaluation_ids)))
+    s.execute(delete(FindingRow).where(FindingRow.evaluation_id.in_(evaluation_ids)))
+    s.execute(delete(EvaluationRow).where(EvaluationRow.conversation_pk.in_(pks)))
+    s.execute(delete(PiiVaultRow).where(PiiVaultRow.conversation_pk.in_(pks)))
+    s.execute(delete(ConversationRow).where(ConversationRow.pk.in_(pks)))
+
+
+def _evaluation_row(conversation_pk: int, evaluation: Evaluation) -> dict[str, Any]:
+    return {
+        "id": evaluation.id,
+        "conversation_pk": conversation_pk,
+        "tenant": evaluation.tenant,
+        "conversation_id": evaluation.conversation_id,
+        "agent_id": evaluation.agent_id,
+        "rule_pack": evaluation.rule_pack,
+        "rule_pack_version": evaluation.rule_pack_version,
+        "total": evaluation.total,
+        "risk_level": evaluation.risk_level.value,
+        "needs_review": evaluation.needs_review,
+        "auto_failed": evaluation.auto_failed,
+        **{column: evaluation.scores.get(d, 100.0) for d, column in _SCORE_COLUMNS.items()},
+        "payload": evaluation.model_dump(mode="json"),
+        "created_at": evaluation.created_at,
+    }
+
+
+def _finding_rows(evaluation: Evaluation) -> list[dict[str, Any]]:
+    return [
+        {
+            "evaluation_id": evaluation.id,
+            "rule_id": f.rule_id,
+            "code": f.code,
+            "dimension": f.dimension.value,
+            "verdict": f.verdict.value,
+            "severity": f.severity.value,
+            "confidence": f.confidence,
+            "tier": f.tier.value,
+            "deduction": f.deduction,
+            "probability": f.probability,
+            "suppressed_by": f.suppressed_by,
+            "evidence": [{"turn": e.turn, "role": e.role.value, "quote": e.quote} for e in f.evidence],
+        }
+        for f in evaluation.findings
+    ]

@@ -1,56 +1,92 @@
-"""Builds a QM run's context, checkpointer and regulation index from settings (CLI, API, benchmarks)."""
+"""Builds a QM run's context, checkpointer and regulation index from settings (CLI, API, benchmarks).
+
+Heavy dependencies (Qdrant, LlamaIndex, the embedding model, Whisper, the LLM client, tier-1 models) are
+imported only by the function that needs them, so a command that uses none of them starts fast.
+"""
 
 from __future__ import annotations
 
 import sqlite3
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 from pydantic import BaseModel
 
 import core.models as core_models
-from agents.qm.context import QMContext
-from core.embeddings import build_embedding
-from core.llm import build_chat_model, model_label
+from agents.qm.context import QMContext, SmallModels
+from core.errors import ZhijianError
+from core.scorecard import Scorecard
 from core.settings import Settings
 from core.store import Store
-from core.vectors import open_qdrant
-from knowledge.regulations.ingest import IngestReport, Progress, ingest_corpus
 from knowledge.rulepacks import load_scorecard
-from prompts import load_prompt
-from tools.asr import Transcriber, assemble_whisper_model
-from tools.regulations import RegulationIndex
+from tools.citations import CitationTable
 from tools.rules import RuleEngine
-from tools.semantic import MemoryVerdictCache, SemanticJudge, VerdictCache
 from tools.sentiment import DistressScorer
-from tools.sparse import SparseEncoder
 from tools.tickets import TicketPolicy
+
+if TYPE_CHECKING:
+    from knowledge.regulations.ingest import IngestReport, Progress
+    from tools.asr import Transcriber
+    from tools.regulations import RegulationIndex
+    from tools.semantic import SemanticJudge, VerdictCache
+
+
+class RegulationIndexBusy(ZhijianError):
+    """The embedded regulation index is open in another process (e.g. a running server)."""
+
+
+def open_store(settings: Settings) -> Store:
+    """The operational store, with the PII vault encrypted by the key file in the data folder."""
+    return Store.from_url(settings.resolved_database_url, vault_key=settings.resolved_vault_key_path)
 
 
 def build_qm_context(
     settings: Settings,
     *,
     store: Store | None,
+    scorecard: Scorecard | None = None,
     scorer: DistressScorer | None = None,
-    regulations: RegulationIndex | None = None,
+    citations: CitationTable | None = None,
     judge: SemanticJudge | None = None,
+    small_models: SmallModels | None = None,
 ) -> QMContext:
-    """Load the configured rule pack and build the engine once; pass the result to every run."""
-    scorecard = load_scorecard(settings.rule_pack)
+    """Load the configured rule pack (unless given) and build the engine once; pass the result to every run."""
+    card = scorecard or load_scorecard(settings.rule_pack)
     return QMContext(
-        scorecard=scorecard,
-        engine=RuleEngine(scorecard, scorer or DistressScorer()),
-        ticket_policy=TicketPolicy(scorecard.thresholds, dict(settings.ticket_due_days)),
+        scorecard=card,
+        engine=RuleEngine(card, scorer or DistressScorer()),
+        ticket_policy=TicketPolicy(card.thresholds, dict(settings.ticket_due_days)),
         store=store,
-        regulations=regulations,
+        citations=citations,
         judge=judge,
+        small_models=small_models,
     )
+
+
+def load_small_models(settings: Settings) -> SmallModels | None:
+    """Tier 1 as configured: the shipped model (default), another artifact, or none."""
+    if not settings.small_models:
+        return None
+    from tools.small_model import SmallModelTier
+
+    if settings.small_model_path is not None:
+        model: SmallModels = SmallModelTier.load(settings.small_model_path)
+    else:
+        model = SmallModelTier.load_default()
+    return model
 
 
 def build_judge(settings: Settings, *, cache: VerdictCache | None) -> SemanticJudge | None:
     """The LLM tier the settings choose (None for llm_provider=none); verdicts cached in `cache` or in memory."""
+    if settings.llm_provider == "none":
+        return None
+    from core.llm import build_chat_model, model_label
+    from prompts import load_prompt
+    from tools.semantic import MemoryVerdictCache, SemanticJudge
+
     model = build_chat_model(settings)
     if model is None:
         return None
@@ -68,9 +104,38 @@ def build_judge(settings: Settings, *, cache: VerdictCache | None) -> SemanticJu
 def open_regulation_index(
     settings: Settings, *, progress: Progress | None = None
 ) -> tuple[RegulationIndex, IngestReport]:
-    """The regulation index, brought in line with the corpus folder first (a no-op when nothing changed)."""
-    index = RegulationIndex(open_qdrant(settings), build_embedding(settings), SparseEncoder())
+    """The regulation index, brought in line with the corpus folder first (a no-op when nothing changed).
+
+    Raises RegulationIndexBusy when the embedded index is held by another process."""
+    from core.embeddings import build_embedding
+    from core.vectors import open_qdrant
+    from knowledge.regulations.ingest import ingest_corpus
+    from tools.regulations import RegulationIndex
+    from tools.sparse import SparseEncoder
+
+    try:
+        client = open_qdrant(settings)
+    except RuntimeError as exc:
+        if "already accessed" not in str(exc):
+            raise
+        raise RegulationIndexBusy(
+            f"the regulation index in {settings.resolved_qdrant_path} is in use by another process "
+            "(a running `zhijian serve`?): run with --no-citations, or point both at a Qdrant server "
+            "with ZHIJIAN_QDRANT_URL"
+        ) from None
+    index = RegulationIndex(client, build_embedding(settings), SparseEncoder())
     return index, ingest_corpus(index, settings.regulations_dir, progress=progress)
+
+
+def citation_table(settings: Settings, scorecard: Scorecard, *, progress: Progress | None = None) -> CitationTable:
+    """Open the index (ingesting the corpus on first use), resolve the scorecard's clauses once, close it."""
+    from tools.citations import build_citation_table
+
+    index, _ = open_regulation_index(settings, progress=progress)
+    try:
+        return build_citation_table(index, scorecard)
+    finally:
+        index.client.close()  # embedded Qdrant locks its folder: release it for other processes
 
 
 def checkpoint_serializer() -> JsonPlusSerializer:
@@ -85,11 +150,16 @@ def checkpoint_serializer() -> JsonPlusSerializer:
 
 def build_transcriber(settings: Settings) -> Transcriber:
     """faster-whisper with the configured model (default: the packaged Whisper base, assembled once)."""
+    from tools.asr import Transcriber, assemble_whisper_model
+
     model_dir = settings.asr_model or assemble_whisper_model(settings.data_dir / "models")
     return Transcriber(model_dir, language=settings.asr_language or None, device=settings.asr_device)
 
 
 def open_sqlite_checkpointer(path: Path) -> SqliteSaver:
-    """LangGraph's SQLite saver on a file (created with its folder)."""
+    """LangGraph's SQLite saver on a file (created with its folder, readable by its owner only)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.touch(mode=0o600)
+    path.chmod(0o600)
     return SqliteSaver(sqlite3.connect(str(path), check_same_thread=False), serde=checkpoint_serializer())

@@ -1,7 +1,9 @@
-"""Nodes of the QM flow: ingest → redact → run_rules → score → persist → open_tickets.
+"""Nodes of the QM flow: ingest → run_rules → classify → (judge_semantics) → cite → score → persist → open_tickets.
 
-Each node is a plain function (state, runtime) -> partial update. Side effects (storing, tickets)
-sit in their own nodes and are idempotent, so a resumed or repeated run changes nothing twice.
+Each node is a plain function (state, runtime) -> partial update that returns whole values, so running a
+node twice changes nothing twice. Side effects (storing, tickets) sit in their own idempotent nodes; a
+conversation already evaluated under this rule-pack version goes straight to `open_tickets`, so a run
+interrupted between storing the evaluation and its ticket completes on the next submission.
 """
 
 from __future__ import annotations
@@ -12,14 +14,11 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, Literal
 
-from langgraph.graph import END
 from langgraph.runtime import Runtime
 
 from agents.qm.context import QMContext
 from agents.qm.state import QMState, current_findings
 from core.models import Citation, Dimension, Evaluation, Verdict
-from tools.redact import redact_conversation
-from tools.regulations import RegulationFilter
 from tools.scoring import score as score_findings
 from tools.semantic import JudgeRequest
 from tools.tickets import draft_ticket
@@ -35,7 +34,7 @@ def _timed(name: str) -> Callable[[Node], Node]:
         def run(state: QMState, runtime: Runtime[QMContext]) -> dict[str, Any]:
             started = time.perf_counter()
             update = node(state, runtime)
-            update.setdefault("timings_ms", {})[name] = round((time.perf_counter() - started) * 1000, 3)
+            update["timings_ms"] = {name: round((time.perf_counter() - started) * 1000, 3)}
             return update
 
         return run
@@ -43,11 +42,16 @@ def _timed(name: str) -> Callable[[Node], Node]:
     return wrap
 
 
+def evaluation_key(tenant: str, conversation_id: str, content_hash: str, pack: str, version: str) -> str:
+    """What identifies an evaluation: the conversation's content under one rule-pack version."""
+    return f"{tenant}|{conversation_id}|{content_hash}|{pack}|{version}"
+
+
 @_timed("ingest")
 def ingest(state: QMState, runtime: Runtime[QMContext]) -> dict[str, Any]:
     """Fingerprint the conversation and reuse a stored evaluation of the same content and rule pack."""
     conversation = state["conversation"]
-    content_hash = conversation.content_hash()
+    content_hash = state.get("content_hash") or conversation.content_hash()
     store, card = runtime.context.store, runtime.context.scorecard
     if store is not None:
         existing = store.find_evaluation(
@@ -58,44 +62,42 @@ def ingest(state: QMState, runtime: Runtime[QMContext]) -> dict[str, Any]:
             rule_pack_version=card.version,
         )
         if existing is not None:
-            ticket = store.ticket_for_evaluation(existing.id)
-            return {
-                "content_hash": content_hash,
-                "evaluation": existing,
-                "tickets": [ticket] if ticket else [],
-                "reused": True,
-            }
+            return {"content_hash": content_hash, "evaluation": existing, "reused": True}
     return {"content_hash": content_hash, "reused": False}
 
 
-def route_after_ingest(state: QMState) -> Literal["redact", "__end__"]:
-    """Already evaluated under this rule-pack version: nothing more to do."""
-    return END if state.get("reused") else "redact"
-
-
-@_timed("redact")
-def redact(state: QMState, runtime: Runtime[QMContext]) -> dict[str, Any]:
-    """Replace PII before anything is stored or sent to a model; the vault travels only to `persist`."""
-    redacted, vault = redact_conversation(state["conversation"])
-    found = [(token, kind.name, value) for token, (kind, value) in vault.entries.items()]
-    return {"conversation": redacted, "pii": [*state.get("pii", []), *found]}
+def route_after_ingest(state: QMState) -> Literal["run_rules", "open_tickets"]:
+    """Already evaluated under this rule-pack version: only make sure its ticket exists."""
+    return "open_tickets" if state.get("reused") else "run_rules"
 
 
 @_timed("rules")
 def run_rules(state: QMState, runtime: Runtime[QMContext]) -> dict[str, Any]:
-    """Tier 0: the scorecard's deterministic checks; names the findings the LLM tier should look at."""
-    findings = runtime.context.engine.evaluate(state["conversation"])
-    threshold = runtime.context.scorecard.thresholds.review_below_confidence
+    """Tier 0: the scorecard's deterministic checks, one finding per rule."""
+    return {"findings": runtime.context.engine.evaluate(state["conversation"])}
+
+
+@_timed("small_models")
+def classify(state: QMState, runtime: Runtime[QMContext]) -> dict[str, Any]:
+    """Tier 1: small models add paraphrased violations and veto rule hits they are sure are not violations;
+    then names the findings the LLM tier should look at."""
+    ctx = runtime.context
+    findings = state["findings"]
+    if ctx.small_models is not None:
+        findings = ctx.small_models.apply(state["conversation"], findings, ctx.scorecard)
+    threshold = ctx.scorecard.thresholds.review_below_confidence
     candidates = [
         f.rule_id
         for f in findings
-        if f.verdict is Verdict.NOT_EVALUATED or (f.verdict is Verdict.FAIL and f.confidence < threshold)
+        if ctx.judge is not None
+        and (f.verdict is Verdict.NOT_EVALUATED or (f.verdict is Verdict.FAIL and f.confidence < threshold))
     ]
     return {"findings": findings, "llm_candidates": candidates}
 
 
-def route_after_rules(state: QMState) -> Literal["judge_semantics", "cite"]:
-    """Only conversations with semantic rules that apply, or uncertain failures, reach the LLM tier."""
+def route_after_classify(state: QMState) -> Literal["judge_semantics", "cite"]:
+    """Only conversations with semantic rules that apply, or uncertain failures, reach the LLM tier (when one is
+    configured: without it there are no candidates)."""
     return "judge_semantics" if state.get("llm_candidates") else "cite"
 
 
@@ -120,45 +122,45 @@ def judge_semantics(state: QMState, runtime: Runtime[QMContext]) -> dict[str, An
 
 @_timed("cite")
 def cite(state: QMState, runtime: Runtime[QMContext]) -> dict[str, Any]:
-    """Clauses each compliance failure breaks: the rule's own references, else retrieval by its evidence."""
-    index = runtime.context.regulations
-    if index is None:
+    """Clauses each compliance failure breaks, from the scorecard's citation table (resolved once)."""
+    table = runtime.context.citations
+    if table is None:
         return {"citations": {}}
     scenario = state["conversation"].scenario
     citations: dict[str, list[Citation]] = {}
     for finding in current_findings(state):
-        if finding.verdict is not Verdict.FAIL or finding.dimension is not Dimension.COMPLIANCE:
-            continue
-        found = index.clauses(finding.regulation_refs)
-        if not found:
-            query = " ".join([finding.rule_name, *(e.quote for e in finding.evidence)])
-            found = index.search(query, k=2, filters=RegulationFilter(scenario=scenario))
-        citations[finding.rule_id] = found
+        if finding.verdict is Verdict.FAIL and finding.dimension is Dimension.COMPLIANCE:
+            citations[finding.rule_id] = table.for_rule(finding.rule_id, scenario)
     return {"citations": citations}
 
 
 @_timed("score")
 def score(state: QMState, runtime: Runtime[QMContext]) -> dict[str, Any]:
     """Dimension scores, total, risk level and review flag, as a reproducible Evaluation."""
-    conversation, card = state["conversation"], runtime.context.scorecard
+    conversation, ctx = state["conversation"], runtime.context
+    card = ctx.scorecard
     citations = state.get("citations", {})
     findings = [
-        f.model_copy(update={"citations": citations[f.rule_id]}) if f.rule_id in citations else f
+        f.model_copy(update={"citations": citations[f.rule_id]}) if citations.get(f.rule_id) else f
         for f in current_findings(state)
     ]
     result = score_findings(findings, card)
-    key = f"{conversation.tenant}|{conversation.id}|{state['content_hash']}|{card.name}|{card.version}"
     unevaluated = [f.rule_id for f in result.findings if f.verdict is Verdict.NOT_EVALUATED]
     notes = list(conversation.notes)
-    usage = state.get("llm_usage")
-    if unevaluated and runtime.context.judge is None:
+    needs_review = result.needs_review
+    if unevaluated and ctx.judge is None:
         notes.append(f"{len(unevaluated)} 条语义规则未评估（未配置大模型）：{', '.join(unevaluated)}")
     elif unevaluated:
         notes.append(f"{len(unevaluated)} 条规则大模型未能给出可信结论，需人工复核：{', '.join(unevaluated)}")
-    if runtime.context.regulations is None and any(
+    if ctx.citations is None and any(
         f.verdict is Verdict.FAIL and f.dimension is Dimension.COMPLIANCE for f in findings
     ):
         notes.append("法规库未启用：合规违规只列条款编号，未附条文")
+    quality = conversation.transcript_quality
+    if quality is not None and not quality.judgeable:
+        needs_review = True
+        notes.append(f"转写质量不足，评分仅供参考，需人工复核：{quality.reason or '识别置信度过低'}")
+    key = evaluation_key(conversation.tenant, conversation.id, state["content_hash"], card.name, card.version)
     evaluation = Evaluation(
         id=str(uuid.uuid5(_EVALUATION_NAMESPACE, key)),
         conversation_id=conversation.id,
@@ -168,14 +170,15 @@ def score(state: QMState, runtime: Runtime[QMContext]) -> dict[str, Any]:
         total=result.total,
         auto_failed=result.auto_failed,
         risk_level=result.risk_level,
-        needs_review=result.needs_review,
-        findings=result.findings,
+        needs_review=needs_review,
+        findings=[f for f in result.findings if f.verdict in (Verdict.FAIL, Verdict.NOT_EVALUATED)],
+        verdicts={f.rule_id: f.verdict for f in result.findings},
         rule_pack=card.name,
         rule_pack_version=card.version,
         content_hash=state["content_hash"],
-        created_at=runtime.context.clock(),
+        created_at=ctx.clock(),
         timings_ms=dict(state.get("timings_ms", {})),
-        llm=usage,
+        llm=state.get("llm_usage"),
         notes=notes,
     )
     return {"evaluation": evaluation}
@@ -183,12 +186,12 @@ def score(state: QMState, runtime: Runtime[QMContext]) -> dict[str, Any]:
 
 @_timed("persist")
 def persist(state: QMState, runtime: Runtime[QMContext]) -> dict[str, Any]:
-    """Store conversation (redacted), PII vault and evaluation; drop the vault from the state."""
+    """Store the evaluation (one transaction); a concurrent or earlier identical one wins."""
     store = runtime.context.store
     evaluation = state["evaluation"]
     if store is not None:
-        evaluation = store.save_evaluation(state["conversation"], evaluation, state.get("pii", []))
-    return {"evaluation": evaluation, "pii": []}
+        evaluation = store.save_evaluation(state["conversation"], evaluation)
+    return {"evaluation": evaluation}
 
 
 @_timed("tickets")

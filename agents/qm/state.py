@@ -1,20 +1,24 @@
-"""Typed state of the QM flow."""
+"""Typed state of the QM flow.
+
+Nodes return whole values (the findings list is replaced, never appended), so a node that runs twice —
+a retry, a resumed run — cannot double anything. PII never enters this state: intake stores the vault.
+"""
 
 from __future__ import annotations
 
-from operator import add
 from typing import Annotated, NotRequired, TypedDict
 
 from core.models import Citation, Conversation, Evaluation, Finding, LlmUsage, Ticket
 
 
 def merge_timings(left: dict[str, float], right: dict[str, float]) -> dict[str, float]:
+    """Per-node timings: a node that runs again overwrites its own entry."""
     return {**left, **right}
 
 
 class QMInput(TypedDict):
-    conversation: Conversation
-    pii: NotRequired[list[tuple[str, str, str]]]  # vault entries of a conversation redacted before queueing
+    conversation: Conversation  # received: normalised and redacted (agents.qm.intake)
+    content_hash: NotRequired[str]  # of the conversation as received; computed when missing
 
 
 class QMOutput(TypedDict, total=False):
@@ -24,12 +28,11 @@ class QMOutput(TypedDict, total=False):
 
 
 class QMState(TypedDict, total=False):
-    conversation: Conversation  # replaced by its redacted copy in `redact`
+    conversation: Conversation
     content_hash: str
-    pii: list[tuple[str, str, str]]  # (placeholder, kind, value); cleared once stored
-    findings: Annotated[list[Finding], add]
+    findings: list[Finding]  # one per rule: tier 0, then tier 1 in place
     llm_candidates: list[str]  # rule ids for the LLM tier: semantic rules that apply, uncertain failures
-    llm_findings: dict[str, Finding]  # rule id → the LLM tier's finding, replacing the rule tier's
+    llm_findings: dict[str, Finding]  # rule id → the LLM tier's finding, replacing the earlier tier's
     llm_usage: LlmUsage | None
     citations: dict[str, list[Citation]]  # rule id → clauses, attached to the findings by `score`
     evaluation: Evaluation
@@ -39,6 +42,6 @@ class QMState(TypedDict, total=False):
 
 
 def current_findings(state: QMState) -> list[Finding]:
-    """The rule tier's findings with the LLM tier's verdicts in their place."""
+    """The findings with the LLM tier's verdicts in their place."""
     overrides = state.get("llm_findings", {})
     return [overrides.get(f.rule_id, f) for f in state.get("findings", [])]

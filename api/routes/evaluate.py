@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, UploadFile
 
+from agents.qm.intake import recording_hash
 from api.deps import ServiceDep, require
 from api.schemas import EvaluateRequest, EvaluationResult
-from api.service import UnknownScorecard
+from api.service import Service, UnknownScorecard
 from core.access import Action, Principal
 from core.models import Conversation
-from graphs.qm import evaluate_conversation
-from tools.asr import AudioError, recording_to_conversation
 
 router = APIRouter(tags=["evaluate"])
 
@@ -44,12 +42,24 @@ def evaluate(
     ] = None,
 ) -> EvaluationResult:
     conversation = admit(principal, request, service.settings.max_turns)
+    return _evaluate(service, principal, conversation, scorecard=scorecard, dry_run=dry_run)
+
+
+def _evaluate(
+    service: Service,
+    principal: Principal,
+    conversation: Conversation,
+    *,
+    scorecard: str | None,
+    dry_run: bool,
+    content_hash: str | None = None,
+) -> EvaluationResult:
     try:
-        context = service.context_for(principal.tenant, scorecard, dry_run=dry_run)
+        evaluator = service.evaluator_for(principal.tenant, scorecard, dry_run=dry_run)
     except UnknownScorecard as exc:
         raise HTTPException(404, str(exc)) from None
-    output = evaluate_conversation(service.dry_graph if dry_run else service.graph, context, conversation)
-    return EvaluationResult(**output["evaluation"].model_dump(), tickets=output.get("tickets", []))
+    result = evaluator.evaluate(conversation, content_hash=content_hash)
+    return EvaluationResult(**result["evaluation"].model_dump(), tickets=result.get("tickets", []))
 
 
 @router.post(
@@ -69,11 +79,29 @@ def evaluate_recording(
     scenario: Annotated[str | None, Form()] = None,
     dry_run: Annotated[bool, Query(description="Evaluate without storing anything.")] = False,
 ) -> EvaluationResult:
-    name = Path(recording.filename or "recording.wav").name
+    name = _safe_name(recording.filename)
+    meta = {"branch": branch, "sub_branch": sub_branch, "team": team, "agent_id": agent_id, "scenario": scenario}
+    audio = recording.file.read(service.settings.max_request_bytes + 1)
+    if len(audio) > service.settings.max_request_bytes:
+        raise HTTPException(413, f"recording over {service.settings.max_request_bytes} bytes")
+    conversation_key = conversation_id or Path(name).stem or "recording"
+    fingerprint = recording_hash(audio, {"id": conversation_key, "tenant": principal.tenant, **meta})
+    if not dry_run:  # the same recording again: the stored evaluation, without transcribing it twice
+        stored = service.store.find_evaluation(
+            tenant=principal.tenant,
+            conversation_id=conversation_key,
+            content_hash=fingerprint,
+            rule_pack=service.context.scorecard.name,
+            rule_pack_version=service.context.scorecard.version,
+        )
+        if stored is not None:
+            ticket = service.store.ticket_for_evaluation(stored.id)
+            return EvaluationResult(**stored.model_dump(), tickets=[ticket] if ticket else [])
+    from tools.asr import AudioError, recording_to_conversation  # loads the ASR stack only when a recording comes
+
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / name
-        with path.open("wb") as out:
-            shutil.copyfileobj(recording.file, out)
+        path.write_bytes(audio)
         try:
             conversation = recording_to_conversation(
                 path,
@@ -82,9 +110,23 @@ def evaluate_recording(
                 max_seconds=service.settings.asr_max_seconds,
             )
         except AudioError as exc:
-            raise HTTPException(422, str(exc).replace(str(path), name)) from None
-    meta = {"branch": branch, "sub_branch": sub_branch, "team": team, "agent_id": agent_id, "scenario": scenario}
+            raise HTTPException(422, str(exc).replace(str(path), name).replace(folder, "")) from None
     request = EvaluateRequest.model_validate(
-        {**conversation.model_dump(), "id": conversation_id or conversation.id, "tenant": None, **meta}
+        {**conversation.model_dump(), "id": conversation_key, "tenant": None, **meta}
     )
-    return evaluate(request, service, principal, dry_run=dry_run)
+    admitted = admit(principal, request, service.settings.max_turns).model_copy(
+        update={
+            "notes": conversation.notes,
+            "voice": conversation.voice,
+            "transcript_quality": conversation.transcript_quality,
+        }
+    )
+    return _evaluate(service, principal, admitted, scorecard=None, dry_run=dry_run, content_hash=fingerprint)
+
+
+def _safe_name(filename: str | None) -> str:
+    """A file name to keep the recording's suffix under: never a path, never empty, never too long."""
+    base = Path((filename or "").replace("\\", "/")).name
+    suffix = Path(base).suffix.lower()[:10]
+    stem = "".join(ch for ch in Path(base).stem if ch.isalnum() or ch in "-_")[:80]
+    return (stem or "recording") + (suffix if suffix[1:].isalnum() else ".wav")

@@ -7,16 +7,18 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
+from agents.qm.intake import receive
 from api.deps import ServiceDep, require
 from api.routes.evaluate import admit
 from api.schemas import EvaluateRequest, JobCreated, JobItem, JobStatus, RejectedLine
-from api.service import UnknownScorecard
+from api.service import Service, UnknownScorecard
 from core.access import AccessRole, Action, Principal
 from core.errors import InputError
-from core.jobs import create_job, job_progress, job_results, job_row
-from tools.redact import redact_conversation
+from core.jobs import cancel_job, create_job, job_progress, job_results, job_row
+from core.models import Conversation
 from tools.transcripts import decode_bytes
 
 router = APIRouter(tags=["jobs"])
@@ -45,13 +47,20 @@ async def create(
         str | None, Query(description="A stored scorecard's name (default: the configured pack).")
     ] = None,
 ) -> JobCreated:
+    body = await request.body()
+    # Parsing, redaction and storing are CPU and disk work: off the event loop, so other requests go on.
+    return await run_in_threadpool(_queue, body, service, principal, scorecard)
+
+
+def _queue(body: bytes, service: Service, principal: Principal, scorecard: str | None) -> JobCreated:
     if scorecard is not None:
         try:
             service.context_for(principal.tenant, scorecard)
         except UnknownScorecard as exc:
             raise HTTPException(404, str(exc)) from None
-    text = decode_bytes(await request.body(), source="request body")
-    accepted, rejected = [], []
+    text = decode_bytes(body, source="request body")
+    accepted: list[tuple[Conversation, str]] = []
+    rejected: list[RejectedLine] = []
     for line_no, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -64,9 +73,8 @@ async def create(
         except ValueError as exc:  # pydantic's ValidationError, including malformed JSON
             rejected.append(RejectedLine(line=line_no, error=str(exc).splitlines()[0] + ": " + _first_error(exc)))
             continue
-        redacted, vault = redact_conversation(conversation)
-        pii = [(token, kind.name, value) for token, (kind, value) in vault.entries.items()]
-        accepted.append((redacted, pii))
+        received = receive(conversation, store=service.store)  # the same intake as /evaluate and the CLI
+        accepted.append((received.conversation, received.content_hash))
     if not accepted:
         raise InputError(f"no valid conversation in the body ({len(rejected)} lines rejected)")
     job_id = create_job(
@@ -93,7 +101,7 @@ def status(
 ) -> JobStatus:
     total = _visible_job(service, principal, job_id)
     counts, items = job_progress(service.store, job_id, limit=limit, offset=offset)
-    finished = counts["done"] + counts["failed"] == total
+    finished = counts["done"] + counts["failed"] + counts["cancelled"] == total
     return JobStatus(job_id=job_id, total=total, counts=counts, finished=finished, items=[JobItem(**i) for i in items])
 
 
@@ -113,3 +121,16 @@ def results(
             yield (json.dumps(evaluation, ensure_ascii=False) + "\n").encode("utf-8")
 
     return StreamingResponse(lines(), media_type="application/x-ndjson")
+
+
+@router.delete("/jobs/{job_id}", response_model=JobStatus, summary="Cancel a job's items that have not started")
+def cancel(
+    job_id: str,
+    service: ServiceDep,
+    principal: Annotated[Principal, Depends(require(Action.EVALUATE))],
+) -> JobStatus:
+    total = _visible_job(service, principal, job_id)
+    cancel_job(service.store, job_id)
+    counts, items = job_progress(service.store, job_id, limit=100, offset=0)
+    finished = counts["done"] + counts["failed"] + counts["cancelled"] == total
+    return JobStatus(job_id=job_id, total=total, counts=counts, finished=finished, items=[JobItem(**i) for i in items])

@@ -1,14 +1,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
 from agents.qm.context import QMContext
-from agents.qm.nodes import route_after_ingest
-from core.models import RiskLevel, Verdict
+from agents.qm.intake import receive
+from agents.qm.nodes import route_after_classify, route_after_ingest
+from core.models import Evaluation, RiskLevel, Ticket, Verdict
+from core.store import Store
 from graphs import supervisor
-from graphs.qm import build_graph, evaluate_conversation, thread_id
+from graphs.qm import build_graph, evaluate_conversation, run_received
 from graphs.wiring import open_sqlite_checkpointer
 from tests.conftest import transcript
 
@@ -20,57 +24,146 @@ MIS_SELL = (
     "[17-19] 客户：那我买五十万。\n"
     "[20-23] 坐席：好的，购买成功了。"
 )
+CLEAN = (
+    "[0-4] 坐席：您好，安和银行客服中心，请问有什么可以帮您？\n"
+    "[5-8] 客户：你们网点几点下班？\n"
+    "[9-13] 坐席：一般是下午五点，周末四点半。还有什么可以帮您？\n"
+    "[14-15] 客户：没有了，谢谢。\n"
+    "[16-19] 坐席：感谢来电，再见。"
+)
 
 
 def test_routes_are_pure() -> None:
-    assert route_after_ingest({"reused": True}) == "__end__"
-    assert route_after_ingest({"reused": False}) == "redact"
-    assert supervisor.route_request({"kind": "evaluate", "conversation": transcript("坐席：您好")}) == "qm_agent"
+    assert route_after_ingest({"reused": True}) == "open_tickets"
+    assert route_after_ingest({"reused": False}) == "run_rules"
+    assert route_after_classify({"llm_candidates": ["WS-IMPLIED-GUARANTEE"]}) == "judge_semantics"
+    assert route_after_classify({"llm_candidates": []}) == "cite"
+    assert supervisor.route_request({"kind": "evaluate"}) == "qm_agent"  # type: ignore[typeddict-item]
 
 
-def test_flow_scores_stores_and_checkpoints_only_redacted_state(qm_context: QMContext, tmp_path: Path) -> None:
-    saver = open_sqlite_checkpointer(tmp_path / "ck.db")
-    graph = build_graph(checkpointer=saver)
+def test_flow_scores_stores_and_keeps_pii_out_of_state(qm_context: QMContext) -> None:
     conversation = transcript(MIS_SELL, conversation_id="ms-1", scenario="wealth_sales", agent_id="A017")
-    output = evaluate_conversation(graph, qm_context, conversation)
+    output = evaluate_conversation(build_graph(), qm_context, conversation)
 
     evaluation = output["evaluation"]
     assert evaluation.auto_failed and evaluation.total == 0 and evaluation.risk_level is RiskLevel.CRITICAL
-    codes = {f.code for f in evaluation.failed}
-    assert {"C02", "C03"} <= codes
+    assert {"C02", "C03"} <= {f.code for f in evaluation.failed}
     guarantee = next(f for f in evaluation.failed if f.rule_id == "WS-NO-GUARANTEE")
     assert guarantee.evidence[0].turn == 2 and "保本保收益" in guarantee.evidence[0].quote
     assert guarantee.evidence[0].start == 10.0
-    assert any(f.verdict is Verdict.NOT_EVALUATED for f in evaluation.findings)
-    assert any("语义规则未评估" in n for n in evaluation.notes)
-    assert set(evaluation.timings_ms) >= {"ingest", "redact", "rules"}
+    # Compact: the findings hold failures and unevaluated rules; every rule's verdict is in `verdicts`.
+    assert all(f.verdict in (Verdict.FAIL, Verdict.NOT_EVALUATED) for f in evaluation.findings)
+    assert len(evaluation.verdicts) == len(qm_context.scorecard.rules)
+    assert evaluation.verdicts["WS-NO-GUARANTEE"] is Verdict.FAIL
+    assert set(evaluation.timings_ms) >= {"ingest", "rules", "small_models", "cite"}
     [ticket] = output["tickets"]
     assert ticket.agent_id == "A017" and ticket.priority.value == "critical"
+    assert RAW_ID not in evaluation.model_dump_json()
+    assert qm_context.store is not None
+    assert qm_context.store.pii_values(tenant="default", conversation_id="ms-1") == {"[身份证号#1]": RAW_ID}
 
-    state = graph.get_state({"configurable": {"thread_id": thread_id(conversation, qm_context)}})
-    assert state.values["evaluation"].id == evaluation.id
-    assert state.values["pii"] == []
-    assert "[身份证号#1]" in state.values["conversation"].turns[1].text
+
+class FlakyStore(Store):
+    """A real store whose next `fail_next` saves of one kind raise, as a locked database would."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store.engine)
+        self.fail_evaluation = 0
+        self.fail_ticket = 0
+
+    def save_evaluation(self, conversation: Any, evaluation: Evaluation) -> Evaluation:
+        if self.fail_evaluation:
+            self.fail_evaluation -= 1
+            raise RuntimeError("database is locked")
+        return super().save_evaluation(conversation, evaluation)
+
+    def save_ticket(self, ticket: Ticket) -> Ticket:
+        if self.fail_ticket:
+            self.fail_ticket -= 1
+            raise RuntimeError("killed between the evaluation and its ticket")
+        return super().save_ticket(ticket)
+
+
+def test_retry_after_a_failed_persist_counts_nothing_twice(qm_context: QMContext, tmp_path: Path) -> None:
+    """Before: an accumulating findings reducer and a content-derived thread doubled the findings on retry."""
+    assert qm_context.store is not None
+    flaky = FlakyStore(qm_context.store)
+    context = qm_context.replace(store=flaky)
+    saver = open_sqlite_checkpointer(tmp_path / "ck.db")
+    graph = build_graph(checkpointer=saver)
+    call = transcript(CLEAN, conversation_id="clean-1", scenario="service")
+    expected = evaluate_conversation(build_graph(), qm_context.replace(store=None), call)["evaluation"]
+
+    received = receive(call, store=flaky)
+    flaky.fail_evaluation = 1
+    with pytest.raises(RuntimeError, match="locked"):
+        run_received(graph, context, received.conversation, received.content_hash)
+    # The failed run's checkpoint holds only redacted text and no vault.
+    raw = b"".join(bytes(row[0]) for row in saver.conn.execute("select checkpoint from checkpoints"))
+    assert raw and b"pii" not in raw
+    retried = run_received(graph, context, received.conversation, received.content_hash)["evaluation"]
+    assert retried.total == expected.total
+    assert len(retried.verdicts) == len(qm_context.scorecard.rules)
+    assert [f.rule_id for f in retried.findings] == [f.rule_id for f in expected.findings]
+    stored = flaky.evaluations(tenant="default", conversation_id="clean-1")
+    assert len(stored) == 1 and stored[0].total == expected.total
+    # A finished run leaves no checkpoint behind.
+    assert saver.conn.execute("select count(*) from checkpoints").fetchone()[0] == 0
+
+
+def test_raw_pii_never_reaches_checkpoints_even_when_saving_fails(qm_context: QMContext, tmp_path: Path) -> None:
+    assert qm_context.store is not None
+    flaky = FlakyStore(qm_context.store)
+    flaky.fail_evaluation = 1
+    saver = open_sqlite_checkpointer(tmp_path / "ck.db")
+    call = transcript(MIS_SELL, conversation_id="pii-err", scenario="wealth_sales")
+    with pytest.raises(RuntimeError):
+        evaluate_conversation(build_graph(checkpointer=saver), qm_context.replace(store=flaky), call)
     raw = b"".join(bytes(row[0]) for row in saver.conn.execute("select checkpoint from checkpoints"))
     raw += b"".join(bytes(row[0]) for row in saver.conn.execute("select value from writes") if row[0] is not None)
-    assert RAW_ID.encode() not in raw
+    assert raw, "the failed run left its checkpoint to resume from"
+    assert RAW_ID.encode() not in raw and "身份证号#1".encode() in raw
 
 
-def test_supervisor_runs_the_qm_agent_as_a_subgraph(qm_context: QMContext) -> None:
-    graph = supervisor.build_graph(checkpointer=InMemorySaver())
-    conversation = transcript(MIS_SELL, conversation_id="ms-2", scenario="wealth_sales")
-    result = graph.invoke(
-        {"kind": "evaluate", "conversation": conversation},
-        {"configurable": {"thread_id": "sup-1"}},
-        context=qm_context,
-    )
-    assert result["evaluation"].conversation_id == "ms-2"
+def test_crash_between_evaluation_and_ticket_is_completed_on_the_next_submission(qm_context: QMContext) -> None:
+    """Before: the re-run found the evaluation in `ingest` and ended, so the ticket was never opened."""
     assert qm_context.store is not None
-    assert [e.id for e in qm_context.store.evaluations(tenant="default")] == [result["evaluation"].id]
+    flaky = FlakyStore(qm_context.store)
+    flaky.fail_ticket = 1
+    context = qm_context.replace(store=flaky)
+    call = transcript(MIS_SELL, conversation_id="tk-1", scenario="wealth_sales")
+    with pytest.raises(RuntimeError, match="killed"):
+        evaluate_conversation(build_graph(), context, call)
+    assert flaky.tickets(tenant="default") == []
+    again = evaluate_conversation(build_graph(), context, call)
+    assert again["reused"] is True and len(again["tickets"]) == 1
+    assert [t.id for t in flaky.tickets(tenant="default")] == [again["tickets"][0].id]
 
 
-def test_compliance_failures_carry_citations(qm_context: QMContext, regulation_index: object) -> None:
-    with_kb = QMContext(**{**qm_context.__dict__, "regulations": regulation_index, "store": None})
+def test_a_guarantee_promise_fails_whatever_the_scenario_says(qm_context: QMContext) -> None:
+    """Before: without a scenario (recordings have none) the auto-fail rule was not applicable (score 84)."""
+    for scenario in (None, "service", "collection"):
+        call = transcript("坐席：这个产品保本保息，稳赚不赔。", conversation_id=f"g-{scenario}", scenario=scenario)
+        evaluation = evaluate_conversation(build_graph(), qm_context.replace(store=None), call)["evaluation"]
+        assert evaluation.verdicts["WS-NO-GUARANTEE"] is Verdict.FAIL, scenario
+        assert evaluation.auto_failed and evaluation.total == 0
+
+
+def test_supervisor_is_the_one_way_in(qm_context: QMContext) -> None:
+    evaluator = supervisor.Evaluator.create(qm_context, checkpointer=InMemorySaver())
+    first = evaluator.evaluate(transcript(MIS_SELL, conversation_id="ms-2", scenario="wealth_sales"))
+    again = evaluator.evaluate(transcript(MIS_SELL, conversation_id="ms-2", scenario="wealth_sales"))
+    assert first["evaluation"].conversation_id == "ms-2" and again["reused"] is True
+    assert qm_context.store is not None
+    assert [e.id for e in qm_context.store.evaluations(tenant="default")] == [first["evaluation"].id]
+    assert evaluator.context.qm_graph.checkpointer is None  # no LLM: deterministic runs keep no checkpoints
+
+
+def test_compliance_failures_carry_citations(qm_context: QMContext, regulation_index: Any) -> None:
+    from tools.citations import build_citation_table
+
+    table = build_citation_table(regulation_index, qm_context.scorecard)
+    with_kb = qm_context.replace(citations=table, store=None)
     call = transcript(
         "坐席：您就把这款理财当成一个月的定期存单，安全性跟存单差不多。\n客户：那好。",
         conversation_id="cite-1",
@@ -80,81 +173,17 @@ def test_compliance_failures_carry_citations(qm_context: QMContext, regulation_i
     deposit = next(f for f in evaluation.failed if f.rule_id == "WS-NOT-A-DEPOSIT")
     assert [c.clause_id for c in deposit.citations] == ["存款保险条例-第4条"]  # its 消保法 ref is not indexed here
     assert deposit.citations[0].source == "rule" and "被保险存款" in deposit.citations[0].text
-    disclosure = next(f for f in evaluation.failed if f.rule_id == "WS-RISK-DISCLOSURE")
-    assert disclosure.citations and all(c.source == "retrieval" for c in disclosure.citations)
-    assert all(not f.citations for f in evaluation.findings if f.dimension.value != "compliance")
-    without = evaluate_conversation(build_graph(), QMContext(**{**with_kb.__dict__, "regulations": None}), call)
+    assert all(not f.citations for f in evaluation.failed if f.dimension.value != "compliance")
+    without = evaluate_conversation(build_graph(), with_kb.replace(citations=None), call)
     assert any("法规库未启用" in n for n in without["evaluation"].notes)
 
 
 def test_dry_run_stores_nothing(qm_context: QMContext) -> None:
-    dry = QMContext(**{**qm_context.__dict__, "store": None})
     output = evaluate_conversation(
-        build_graph(), dry, transcript(MIS_SELL, conversation_id="dry", scenario="wealth_sales")
+        build_graph(),
+        qm_context.replace(store=None),
+        transcript(MIS_SELL, conversation_id="dry", scenario="wealth_sales"),
     )
     assert output["evaluation"].auto_failed and output["tickets"]
     assert qm_context.store is not None and qm_context.store.evaluations(tenant="default") == []
-
-
-def test_route_after_rules_only_sends_candidates_to_the_llm() -> None:
-    from agents.qm.nodes import route_after_rules
-
-    assert route_after_rules({"llm_candidates": ["WS-IMPLIED-GUARANTEE"]}) == "judge_semantics"
-    assert route_after_rules({"llm_candidates": []}) == "cite"
-
-
-def test_llm_tier_in_the_flow_and_its_failures(qm_context: QMContext) -> None:
-    import json
-
-    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
-    from langchain_core.messages import AIMessage
-
-    from prompts import load_prompt
-    from tools.semantic import SemanticJudge
-
-    call = transcript(
-        "坐席：您好，我是安和银行理财经理小陈。\n客户：会亏吗？\n坐席：这款理财成立以来一天都没跌过，您放心。",
-        conversation_id="llm-1",
-        scenario="wealth_sales",
-    )
-
-    def judged(replies: list[AIMessage]) -> QMContext:
-        judge = SemanticJudge(
-            GenericFakeChatModel(messages=iter(replies)),
-            prompt=load_prompt("semantic_check"),
-            model_name="fake",
-            cache=qm_context.store,  # type: ignore[arg-type]
-            max_concurrency=1,
-        )
-        return QMContext(**{**qm_context.__dict__, "judge": judge})
-
-    violation = json.dumps(
-        {
-            "verdict": "violation",
-            "evidence": [{"turn": 2, "quote": "一天都没跌过"}],
-            "reason": "暗示不亏",
-            "confidence": 0.85,
-        },
-        ensure_ascii=False,
-    )
-    clean = json.dumps({"verdict": "no_violation", "evidence": [], "reason": "无", "confidence": 0.7})
-    # Semantic rules that apply here, answered in rule-pack order: implied guarantee, suitability and needs
-    # ignored (the customer asks about losses), perfunctory reply and dissatisfaction (the customer's question);
-    # wrong information does not apply (the agent states no facts).
-    context = judged([AIMessage(violation), *[AIMessage(clean)] * 4])
-    evaluation = evaluate_conversation(build_graph(), context, call)["evaluation"]
-    implied = next(f for f in evaluation.findings if f.rule_id == "WS-IMPLIED-GUARANTEE")
-    assert implied.verdict is Verdict.FAIL and implied.tier.value == "llm" and implied.evidence[0].turn == 2
-    assert evaluation.llm is not None and evaluation.llm.calls == 5 and evaluation.llm.model == "fake"
-    assert "llm" in evaluation.timings_ms
-
-    outage = judged([])  # the model has nothing to say: every call fails
-    again = transcript(
-        "坐席：您好，我是安和银行理财经理。\n坐席：这款理财一天都没跌过。",
-        conversation_id="llm-2",
-        scenario="wealth_sales",
-    )
-    result = evaluate_conversation(build_graph(), outage, again)["evaluation"]
-    semantic = [f for f in result.findings if f.rule_id == "WS-IMPLIED-GUARANTEE"]
-    assert semantic[0].verdict is Verdict.NOT_EVALUATED and result.llm is not None and result.llm.failed >= 1
-    assert any("大模型未能给出可信结论" in n for n in result.notes)
+    assert qm_context.store.pii_values(tenant="default", conversation_id="dry") == {}

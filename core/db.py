@@ -1,0 +1,65 @@
+"""The relational database: declarative base, engine factory, clock. Table modules build on this."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import DeclarativeBase
+
+from core.errors import StoreError
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    # WAL + NORMAL: a commit survives a process crash; only an OS crash can lose the last transactions.
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (None for other databases and in-memory SQLite)."""
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite") or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def create_db_engine(url: str) -> Engine:
+    """An engine for the URL; SQLite gets WAL, NORMAL sync and foreign keys, and a file only its owner may read."""
+    try:
+        parsed = make_url(url)
+    except Exception as exc:
+        raise StoreError(f"not a database URL: {url!r} ({exc})") from None
+    path = sqlite_path(url)
+    if parsed.drivername.startswith("sqlite"):
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.exists():
+                path.touch(mode=0o600)
+            os.chmod(path, 0o600)
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    try:
+        return create_engine(url, pool_pre_ping=True)
+    except ModuleNotFoundError as exc:
+        raise StoreError(
+            f"the database driver {exc.name!r} for {parsed.drivername} is not installed: "
+            "install the 'postgres' extra (pip install -e '.[postgres]')"
+        ) from None
