@@ -49,14 +49,31 @@ def assemble_packaged_model(target_dir: Path) -> Path:
     return target
 
 
+def llama_response_format(response_format: dict[str, Any] | None, json_mode: bool) -> dict[str, Any] | None:
+    """An OpenAI-style response_format as llama-cpp-python takes it: a JSON schema becomes a grammar."""
+    if response_format and response_format.get("type") == "json_schema":
+        schema = response_format.get("json_schema", {}).get("schema")
+        return {"type": "json_object", "schema": schema} if schema else {"type": "json_object"}
+    if response_format:
+        return response_format
+    return {"type": "json_object"} if json_mode else None
+
+
 class LlamaCppChatModel(BaseChatModel):
-    """A GGUF model run in-process by llama-cpp-python, as a langchain-core chat model (CPU, JSON mode)."""
+    """A GGUF model run in-process by llama-cpp-python, as a langchain-core chat model (CPU, JSON mode).
+
+    Takes OpenAI-style call options: `response_format` (a JSON schema is compiled to a grammar, so the
+    output always fits it) and `logprobs`/`top_logprobs` (returned in response_metadata["logprobs"] as
+    ChatOpenAI does). Log-probabilities need the model loaded with `logprobs=True` (llama.cpp's
+    logits_all: about n_ctx × vocabulary × 4 bytes of memory, 2.5 GB for Qwen2.5 at 4096).
+    """
 
     model_path: str
     n_ctx: int = 4096
     n_threads: int | None = None
-    max_tokens: int = 384
+    max_tokens: int = 768
     json_mode: bool = True
+    logprobs: bool = False
     _llama: Any = PrivateAttr()
 
     def __init__(self, **kwargs: Any) -> None:
@@ -65,7 +82,14 @@ class LlamaCppChatModel(BaseChatModel):
             from llama_cpp import Llama
         except ImportError as exc:
             raise LlmUnavailable("llama-cpp-python is not installed; `make llm-local` installs it") from exc
-        self._llama = Llama(model_path=self.model_path, n_ctx=self.n_ctx, n_threads=self.n_threads, verbose=False)
+        self._llama = Llama(
+            model_path=self.model_path,
+            n_ctx=self.n_ctx,
+            n_threads=self.n_threads,
+            n_threads_batch=self.n_threads,
+            logits_all=self.logprobs,
+            verbose=False,
+        )
 
     @property
     def _llm_type(self) -> str:
@@ -84,21 +108,26 @@ class LlamaCppChatModel(BaseChatModel):
     ) -> ChatResult:
         roles = {SystemMessage: "system", HumanMessage: "user", AIMessage: "assistant"}
         chat = [{"role": roles.get(type(m), "user"), "content": str(m.content)} for m in messages]
+        want_logprobs = bool(kwargs.get("logprobs")) and self.logprobs
         response = self._llama.create_chat_completion(
             messages=chat,
             temperature=0,
             max_tokens=self.max_tokens,
             stop=stop,
-            response_format={"type": "json_object"} if self.json_mode else None,
+            response_format=llama_response_format(kwargs.get("response_format"), self.json_mode),
+            logprobs=want_logprobs or None,
+            top_logprobs=int(kwargs.get("top_logprobs") or 5) if want_logprobs else None,
         )
+        choice = response["choices"][0]
         usage = response.get("usage", {})
         message = AIMessage(
-            content=response["choices"][0]["message"]["content"] or "",
+            content=choice["message"]["content"] or "",
             usage_metadata={
                 "input_tokens": usage.get("prompt_tokens", 0),
                 "output_tokens": usage.get("completion_tokens", 0),
                 "total_tokens": usage.get("total_tokens", 0),
             },
+            response_metadata={"logprobs": choice.get("logprobs"), "model_name": self.model_name},
         )
         return ChatResult(generations=[ChatGeneration(message=message)])
 
@@ -138,4 +167,9 @@ def build_chat_model(settings: Settings) -> BaseChatModel | None:
     path = settings.llm_local_model or assemble_packaged_model(settings.data_dir / "models")
     if not Path(path).exists():
         raise LlmUnavailable(f"local model file not found: {path}")
-    return LlamaCppChatModel(model_path=str(path), json_mode=settings.llm_json_mode)
+    return LlamaCppChatModel(
+        model_path=str(path),
+        json_mode=settings.llm_json_mode,
+        n_threads=settings.llm_threads,
+        logprobs=True,  # the verdicts' probabilities come from the tokens, not from the model's say-so
+    )

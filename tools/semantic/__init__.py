@@ -9,6 +9,7 @@ from tools.semantic.guard import addresses_the_judge, fence, injection_turns
 from tools.semantic.judge import JudgeRequest, MemoryVerdictCache, Purpose, SemanticJudge, VerdictCache
 from tools.semantic.thresholds import (
     PACKAGED_THRESHOLDS,
+    LearnedFrom,
     LlmThresholds,
     Observation,
     RuleThreshold,
@@ -21,6 +22,7 @@ __all__ = [
     "PACKAGED_THRESHOLDS",
     "JudgeRequest",
     "Judgement",
+    "LearnedFrom",
     "LlmThresholds",
     "MemoryVerdictCache",
     "Observation",

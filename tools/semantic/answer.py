@@ -128,8 +128,8 @@ def verdict_distributions(
         token = tokens[index]
         prefix = text[starts[index] : position]
         chosen = _label(str(token.get("token", ""))[len(prefix) :])
-        if chosen is None:
-            continue
+        if chosen is None or not token.get("top_logprobs"):
+            continue  # no alternatives reported: the token's own probability says nothing about the others
         mass: dict[VerdictLabel, float] = dict.fromkeys(VERDICTS, 0.0)
         seen: set[str] = set()
         for alternative in [*(token.get("top_logprobs") or []), token]:
