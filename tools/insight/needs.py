@@ -4,6 +4,7 @@ distinctive terms, with counts per scenario and example quotes."""
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -19,6 +20,12 @@ from tools.insight.scope import evaluated
 from tools.insight.terms import distinctive_terms, tokens
 
 MIN_CHARS = 6  # shorter customer turns are acknowledgements ("好的", "是我"), not needs
+# A stated need is a question, a request or a worry; "方便，你说" or the last four ID digits are not.
+STATED_NEED = re.compile(
+    r"[?？吗呢]|想|要|需要|希望|能不能|可不可以|怎么|多少|多久|担心|怕|急用|为什么|办|\b(?:want|need|how|can|could|why|worr)",
+    re.I,
+)
+MIN_TOKENS = 2
 
 
 @dataclass(frozen=True)
@@ -30,7 +37,7 @@ class CustomerTurn:
 
 
 def customer_turns(store: Store, principal: Principal, part: Slice | None = None) -> list[CustomerTurn]:
-    """Substantive customer turns of the evaluated calls in scope and slice."""
+    """Customer turns that state a need (a question, request or worry) in the evaluated calls in scope."""
     query = evaluated(principal, part, ConversationRow.external_id, ConversationRow.scenario, ConversationRow.payload)
     with store.session() as s:
         rows = list(s.execute(query.order_by(ConversationRow.external_id)))
@@ -38,7 +45,12 @@ def customer_turns(store: Store, principal: Principal, part: Slice | None = None
     for conversation_id, scenario, payload in rows:
         conversation = Conversation.model_validate(payload)
         for t in conversation.turns:
-            if t.role is Role.CUSTOMER and len(t.text) >= MIN_CHARS and tokens(t.text):
+            if (
+                t.role is Role.CUSTOMER
+                and len(t.text) >= MIN_CHARS
+                and STATED_NEED.search(t.text)
+                and len(tokens(t.text)) >= MIN_TOKENS
+            ):
                 turns.append(CustomerTurn(conversation_id, scenario, t.index, t.text))
     return turns
 

@@ -64,9 +64,11 @@ class InsightToolkit:
         agent_id: str | None = None,
         team: str | None = None,
         branch: str | None = None,
+        sub_branch: str | None = None,
     ) -> dict[str, Any]:
-        """The rules failed most often (fails, fail rate, n), optionally for one scenario, agent, team or branch."""
-        part = Slice(scenario=scenario, agent_id=agent_id, team=team, branch=branch)
+        """The rules failed most often (fails, fail rate, n), optionally for one scenario, agent, team, branch
+        or sub-branch."""
+        part = Slice(scenario=scenario, agent_id=agent_id, team=team, branch=branch, sub_branch=sub_branch)
         rules = rank_rules(self.store, principal, self.catalog, part=part)
         return {"slice": part.label(), "rules": [r.model_dump(mode="json") for r in rules]}
 
@@ -110,10 +112,12 @@ class InsightToolkit:
         agent_id: str | None = None,
         team: str | None = None,
         branch: str | None = None,
+        sub_branch: str | None = None,
         scenario: str | None = None,
     ) -> dict[str, Any]:
-        """Calls, mean total score and conversion per week for the scope or one agent, team, branch or scenario."""
-        part = Slice(agent_id=agent_id, team=team, branch=branch, scenario=scenario)
+        """Calls, mean total score and conversion per week for the scope or one agent, team, branch, sub-branch
+        or scenario."""
+        part = Slice(agent_id=agent_id, team=team, branch=branch, sub_branch=sub_branch, scenario=scenario)
         return {
             "slice": part.label(),
             "weeks": [w.model_dump(mode="json") for w in weekly_trend(self.store, principal, part)],

@@ -1,0 +1,60 @@
+"""The insight flow as a LangGraph StateGraph; thread memory comes from the checkpointer (keyed by thread id)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+
+from agents.insight.answer import InsightAnswer
+from agents.insight.context import InsightContext
+from agents.insight.nodes import compose, plan_question, receive, route_after_receive, run_tools, tool_agent
+from agents.insight.state import InsightInput, InsightOutput, InsightState
+
+
+def builder() -> StateGraph[InsightState, InsightContext, InsightInput, InsightOutput]:
+    """receive → (plan_question → run_tools → compose) without a model | tool_agent with one."""
+    graph = StateGraph(
+        InsightState, context_schema=InsightContext, input_schema=InsightInput, output_schema=InsightOutput
+    )
+    graph.add_node("receive", receive)
+    graph.add_node("plan_question", plan_question)
+    graph.add_node("run_tools", run_tools)
+    graph.add_node("compose", compose)
+    graph.add_node("tool_agent", tool_agent)
+    graph.add_edge(START, "receive")
+    graph.add_conditional_edges("receive", route_after_receive, ["plan_question", "tool_agent"])
+    graph.add_edge("plan_question", "run_tools")
+    graph.add_edge("run_tools", "compose")
+    graph.add_edge("compose", END)
+    graph.add_edge("tool_agent", END)
+    return graph
+
+
+def build_graph(*, checkpointer: BaseCheckpointSaver[Any] | None = None) -> CompiledStateGraph[Any, Any, Any, Any]:
+    return builder().compile(checkpointer=checkpointer)
+
+
+def insight_thread_id(context: InsightContext, thread: str | None) -> str | None:
+    """Checkpoint key of a user's thread: one caller's thread is never another caller's."""
+    if thread is None:
+        return None
+    principal = context.principal
+    return f"insight:{principal.tenant}:{principal.subject}:{thread}"
+
+
+def ask(
+    graph: CompiledStateGraph[Any, Any, Any, Any], context: InsightContext, question: str, *, thread: str | None = None
+) -> InsightAnswer:
+    """Answer one question; with a thread (and a checkpointer) follow-ups see the thread's earlier answers."""
+    from dataclasses import replace
+
+    key = insight_thread_id(context, thread)
+    run_context = replace(context, thread_id=thread)
+    if graph.checkpointer is None or key is None:
+        result = graph.invoke({"question": question}, context=run_context)
+    else:
+        result = graph.invoke({"question": question}, {"configurable": {"thread_id": key}}, context=run_context)
+    return InsightAnswer.model_validate(result["answer"])
