@@ -227,7 +227,7 @@ def run_mode(
             if part != "dev":
                 continue  # held-out errors are never looked at: they would end up tuning the rules
             for line in tally.errors:
-                console.print(f"  [{form}] {line}")
+                console.print(f"  ({form}) {line}", markup=False)
 
 
 def stc3_satisfied() -> Iterable[Conversation]:

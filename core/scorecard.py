@@ -7,9 +7,13 @@ models, so a bad rule is an error naming the field, never a silent skip.
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, Literal
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, Literal, Protocol
 
+import re2
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from core.models import Channel, Dimension, Role, Severity, Verdict
@@ -20,13 +24,59 @@ class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+CHECK_DEFAULTS = Path(__file__).resolve().parent.parent / "knowledge" / "lexicons" / "check_defaults.yaml"
+
+
+class PatternMatch(Protocol):
+    """What the rule tier uses of a match."""
+
+    def start(self) -> int: ...
+    def end(self) -> int: ...
+
+
+class PackPattern(Protocol):
+    """A compiled rule-pack pattern (RE2: linear time in the text, whatever the pattern)."""
+
+    def search(self, text: str) -> PatternMatch | None: ...
+    def finditer(self, text: str) -> Iterator[PatternMatch]: ...
+
+
+@lru_cache(maxsize=8192)
+def compile_pattern(pattern: str) -> PackPattern:
+    """Compile a rule-pack pattern with RE2, case-insensitive; raises ValueError when RE2 cannot compile it.
+
+    Packs are uploaded by tenants, so their patterns must never backtrack: RE2 has no backtracking (and so no
+    look-arounds or back-references) and runs in time linear in the text.
+    """
+    options = re2.Options()
+    options.case_sensitive = False
+    options.log_errors = False
+    try:
+        compiled: PackPattern = re2.compile(pattern, options)
+    except re2.error as exc:
+        reason = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        hint = "; look-arounds and back-references are not supported" if "perl operator" in reason else ""
+        raise ValueError(
+            f"invalid regular expression {pattern!r} for the linear-time engine RE2: {reason}{hint}"
+        ) from None
+    return compiled
+
+
 def _compile_all(patterns: list[str]) -> list[str]:
     for p in patterns:
-        try:
-            re.compile(p)
-        except re.error as exc:
-            raise ValueError(f"invalid regular expression {p!r}: {exc}") from None
+        compile_pattern(p)
     return patterns
+
+
+@lru_cache(maxsize=1)
+def check_defaults() -> dict[str, Any]:
+    """Default pattern lists of the check kinds (knowledge/lexicons/check_defaults.yaml, versioned data)."""
+    document: dict[str, Any] = yaml.safe_load(CHECK_DEFAULTS.read_text(encoding="utf-8"))
+    return document
+
+
+def _default(section: str, key: str) -> list[str]:
+    return list(check_defaults()[section][key])
 
 
 class Matcher(_Spec):
@@ -34,6 +84,11 @@ class Matcher(_Spec):
 
     patterns: list[str] = Field(min_length=1)
     role: Role | None = None
+    negation_aware: bool = Field(
+        default=True,
+        description="A negated mention is not the event ('不保本'); false where the negated form is the event "
+        "('取现是没有手续费的' for a wrong-information rule).",
+    )
 
     _check_patterns = field_validator("patterns")(_compile_all)
 
@@ -106,15 +161,7 @@ class TimingCheck(_Spec):
     threshold: float = Field(gt=0, description="Seconds (silence, latency, overlap) or characters per minute.")
     min_count: int = Field(default=1, ge=1, description="How many occurrences make a failure.")
     announce: list[str] = Field(
-        default_factory=lambda: [
-            r"稍等",
-            r"稍候",
-            r"不要挂机",
-            r"别挂",
-            r"请您等",
-            r"马上.{0,4}查",
-            r"查询一下",
-        ],
+        default_factory=lambda: _default("timing", "announce"),
         description="For silence: an agent turn matching these announced the hold.",
     )
 
@@ -125,37 +172,11 @@ class ConsistencyCheck(_Spec):
     """A customer contradicts or corrects an answer to a closed question and the agent moves on."""
 
     type: Literal["consistency"] = "consistency"
-    question: list[str] = Field(
-        default_factory=lambda: [r"吗[？?]?$", r"是否", r"是不是", r"有没有", r"对吗", r"对不对", r"能否"]
-    )
-    correction: list[str] = Field(
-        default_factory=lambda: [
-            r"其实",
-            r"不过",
-            r"但是",
-            r"不对",
-            r"说错",
-            r"哦对了",
-            r"以前的",
-            r"只是",
-            r"帮我",
-        ]
-    )
-    reconfirm: list[str] = Field(
-        default_factory=lambda: [
-            r"再.{0,2}确认",
-            r"确认一下",
-            r"核实一下",
-            r"您是说",
-            r"也就是说",
-            r"什么情况",
-            r"具体",
-            r"到底",
-            r"再问",
-        ]
-    )
+    question: list[str] = Field(default_factory=lambda: _default("consistency", "question"))
+    correction: list[str] = Field(default_factory=lambda: _default("consistency", "correction"))
+    reconfirm: list[str] = Field(default_factory=lambda: _default("consistency", "reconfirm"))
     clarified: list[str] = Field(
-        default_factory=lambda: [r"我以为", r"我是说", r"我的意思是", r"听错", r"没听清"],
+        default_factory=lambda: _default("consistency", "clarified"),
         description="The customer explains the slip away themselves.",
     )
 
@@ -163,36 +184,22 @@ class ConsistencyCheck(_Spec):
 
 
 class DistressCheck(_Spec):
-    """An upset customer whose next agent turns do not acknowledge the feeling."""
+    """An upset customer whose feeling the agent neither acknowledges nor answers by handling the problem.
+
+    Below ``intense`` distress, an agent who visibly takes the problem in hand (``handling``) has answered it;
+    an exchange that ends with the customer calm and thanking (``appeased``) after such handling passes too.
+    Intense distress (anger, complaint threats) needs an explicit acknowledgement.
+    """
 
     type: Literal["distress"] = "distress"
     threshold: float = Field(default=0.5, ge=0, le=1, description="Distress score that counts as upset.")
-    acknowledge: list[str] = Field(
-        default_factory=lambda: [
-            r"理解",
-            r"抱歉",
-            r"对不起",
-            r"不好意思",
-            r"别着急",
-            r"别急",
-            r"着急",
-            r"给您带来",
-            r"体谅",
-            r"辛苦",
-            r"放心",
-            r"明白您",
-            r"心情",
-            r"道歉",
-            r"我们的问题",
-            r"添麻烦",
-            r"失误",
-            r"感谢您的(耐心|理解)",
-            r"(持续|马上|立即)跟进",
-        ]
-    )
+    intense: float = Field(default=0.9, ge=0, le=1, description="Distress that only an acknowledgement answers.")
+    acknowledge: list[str] = Field(default_factory=lambda: _default("distress", "acknowledge"))
+    handling: list[str] = Field(default_factory=lambda: _default("distress", "handling"))
+    appeased: list[str] = Field(default_factory=lambda: _default("distress", "appeased"))
     within_agent_turns: int = Field(default=2, ge=1)
 
-    _check_patterns = field_validator("acknowledge")(_compile_all)
+    _check_patterns = field_validator("acknowledge", "handling", "appeased")(_compile_all)
 
 
 class SemanticCheck(_Spec):
@@ -202,6 +209,7 @@ class SemanticCheck(_Spec):
     criterion: str = Field(min_length=10)
     rubric: list[str] = Field(default_factory=list)
     when: Matcher | None = None
+    window: Window | None = Field(default=None, description="Where the trigger must occur (e.g. the last turns).")
 
 
 Check = Annotated[

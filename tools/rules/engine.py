@@ -2,25 +2,62 @@
 
 from __future__ import annotations
 
-from core.models import Conversation, Evidence, Finding, Tier, Verdict
+from core.models import Conversation, Evidence, Finding, Tier, Utterance, Verdict
 from core.scorecard import Rule, Scorecard
+from tools.normalize import normalize_text
 from tools.rules.checks import CHECKS, CheckResult
 from tools.rules.matching import clause_quote
 from tools.sentiment import DistressScorer
 
 _MAX_QUOTE = 80
+DEFAULT_MAX_TURN_CHARS = 10_000
 
 
 class RuleEngine:
-    """Evaluates every rule of one scorecard; build once per scorecard and reuse across conversations."""
+    """Evaluates every rule of one scorecard; build once per scorecard and reuse across conversations.
 
-    def __init__(self, scorecard: Scorecard, scorer: DistressScorer) -> None:
+    Turn text is normalised (tools/normalize.py) on a copy when the caller has not done so, and a turn longer
+    than ``max_turn_chars`` is matched only up to that limit (with a note on every finding and a review flag),
+    so the work per evaluation stays linear in the size of the input.
+    """
+
+    def __init__(
+        self, scorecard: Scorecard, scorer: DistressScorer, *, max_turn_chars: int = DEFAULT_MAX_TURN_CHARS
+    ) -> None:
         self.scorecard = scorecard
         self.scorer = scorer
+        self.max_turn_chars = max_turn_chars
 
     def evaluate(self, conversation: Conversation) -> list[Finding]:
         """One finding per rule, in rule-pack order (not-applicable ones included, for the record)."""
-        return [self.evaluate_rule(rule, conversation) for rule in self.scorecard.rules]
+        prepared, note = self.prepare(conversation)
+        findings = [self.evaluate_rule(rule, prepared) for rule in self.scorecard.rules]
+        findings = _settle_semantic(findings)
+        if note:
+            findings = [
+                f.model_copy(update={"explanation": f"{f.explanation}（{note}）", "needs_review": True})
+                for f in findings
+            ]
+        return findings
+
+    def prepare(self, conversation: Conversation) -> tuple[Conversation, str | None]:
+        """The conversation as the rules read it (normalised, over-long turns cut), and a note when cut."""
+        turns: list[Utterance] = []
+        changed, cut = False, []
+        for turn in conversation.turns:
+            text = normalize_text(turn.text)
+            if len(text) > self.max_turn_chars:
+                text = text[: self.max_turn_chars]
+                cut.append(turn.index)
+            if text != turn.text:
+                changed = True
+                turn = turn.model_copy(update={"text": text})
+            turns.append(turn)
+        note = None
+        if cut:
+            listed = "、".join(str(i) for i in cut[:5]) + ("…" if len(cut) > 5 else "")
+            note = f"第 {listed} 轮超过 {self.max_turn_chars} 字，只检查了前 {self.max_turn_chars} 字"
+        return (conversation.model_copy(update={"turns": turns}) if changed else conversation), note
 
     def evaluate_rule(self, rule: Rule, conversation: Conversation) -> Finding:
         result = self._applicability(rule, conversation) or CHECKS[rule.check.type](
@@ -68,3 +105,20 @@ def _evidence(conversation: Conversation, result: CheckResult) -> list[Evidence]
             Evidence(turn=index, role=turn.role, quote=turn.text[left:right], start=turn.start, end=turn.end)
         )
     return evidence
+
+
+def _settle_semantic(findings: list[Finding]) -> list[Finding]:
+    """A semantic rule whose code a deterministic rule already failed needs no LLM: the code is decided."""
+    decided = {f.code: f.rule_id for f in findings if f.verdict is Verdict.FAIL}
+    return [
+        f.model_copy(
+            update={
+                "verdict": Verdict.NOT_APPLICABLE,
+                "confidence": 0.9,
+                "explanation": f"同类问题（{f.code}）已由规则 {decided[f.code]} 判定，无需大模型复核",
+            }
+        )
+        if f.verdict is Verdict.NOT_EVALUATED and f.code in decided
+        else f
+        for f in findings
+    ]

@@ -1,0 +1,149 @@
+"""Whether a match is asserted: negation, denial, reported speech and conditionals, without relying on punctuation.
+
+Recognisers write no commas, so a clause ends at punctuation *or* at a clause cue (但是, 不过, 您就放心, 吧, 呢…),
+and every look-around is bounded to a few characters either side of the match, which also keeps the cost of a
+check linear in the length of a turn. The cue words live in knowledge/lexicons/scope_zh.yaml (versioned data,
+hashed into every scorecard's version).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SCOPE_LEXICON = Path(__file__).resolve().parents[2] / "knowledge" / "lexicons" / "scope_zh.yaml"
+_MASK = "\x00"  # stands in for masked idioms; never a cue or a negator
+
+
+def _alternation(words: list[str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+@dataclass(frozen=True)
+class ScopeLexicon:
+    """The compiled cue lists of one lexicon file."""
+
+    punctuation: re.Pattern[str]
+    cue: re.Pattern[str]
+    multi_char_cue: re.Pattern[str]
+    negator: re.Pattern[str]
+    not_negating: re.Pattern[str]
+    breaker: re.Pattern[str]
+    denial: re.Pattern[str]
+    reporting: re.Pattern[str]
+    saying_after: re.Pattern[str]
+    opener: re.Pattern[str]
+    closer: re.Pattern[str]
+    negation_reach: int
+    denial_reach: int
+    reporting_reach: int
+    conditional_reach: int
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any]) -> ScopeLexicon:
+        cues = list(doc["clause_cues"])
+        return cls(
+            punctuation=re.compile("[" + re.escape(doc["clause_punctuation"]) + "]"),
+            cue=re.compile(_alternation(cues)),
+            multi_char_cue=re.compile(_alternation([c for c in cues if len(c) > 1])),
+            negator=re.compile(_alternation(doc["negators"])),
+            not_negating=re.compile(_alternation(doc["not_negating"])),
+            breaker=re.compile(_alternation(doc["negation_breakers"])),
+            denial=re.compile(_alternation(doc["denials_after"])),
+            reporting=re.compile(_alternation(doc["reporting"])),
+            saying_after=re.compile(_alternation(doc["saying_after"])),
+            opener=re.compile(_alternation(doc["conditional_openers"])),
+            closer=re.compile(_alternation(doc["conditional_closers"])),
+            negation_reach=int(doc["negation_reach"]),
+            denial_reach=int(doc["denial_reach"]),
+            reporting_reach=int(doc["reporting_reach"]),
+            conditional_reach=int(doc["conditional_reach"]),
+        )
+
+
+@lru_cache(maxsize=4)
+def scope_lexicon(path: Path = SCOPE_LEXICON) -> ScopeLexicon:
+    """The scope lexicon, read once."""
+    return ScopeLexicon.from_document(yaml.safe_load(path.read_text(encoding="utf-8")))
+
+
+def _clause_before(text: str, start: int, reach: int, lex: ScopeLexicon, *, cues: bool = True) -> str:
+    """Up to ``reach`` characters before ``start``, cut after the last punctuation or clause cue."""
+    window = text[max(0, start - reach) : start]
+    cut = max((m.end() for m in lex.punctuation.finditer(window)), default=0)
+    if cues:
+        cut = max([cut, *(m.end() for m in lex.cue.finditer(window))])
+    return window[cut:]
+
+
+def _clause_after(text: str, end: int, reach: int, lex: ScopeLexicon) -> str:
+    """Up to ``reach`` characters after ``end`` (one leading punctuation skipped), cut at the next break."""
+    window = text[end : end + reach + 1]
+    if window[:1] and lex.punctuation.match(window):
+        window = window[1:]
+    stops = [m.start() for m in lex.punctuation.finditer(window)]
+    stops += [m.start() for m in lex.multi_char_cue.finditer(window) if m.start() > 0]
+    return window[: min(stops, default=len(window))]
+
+
+def is_negated(text: str, start: int, end: int, lex: ScopeLexicon | None = None) -> bool:
+    """True when the match at text[start:end] is negated before it or denied right after it."""
+    lex = lex or scope_lexicon()
+    # The negator may sit a few characters away: the window is the reach plus the longest negator.
+    before = _clause_before(text, start, lex.negation_reach + 4, lex)
+    before = lex.not_negating.sub(lambda m: _MASK * len(m.group(0)), before)
+    for m in lex.negator.finditer(before):
+        between = before[m.end() :]
+        if len(between) <= lex.negation_reach and _MASK not in between and not lex.breaker.search(between):
+            return True
+    return bool(lex.denial.search(_clause_after(text, end, lex.denial_reach, lex)))
+
+
+def is_reported(
+    text: str, start: int, end: int, previous_customer: str | None, lex: ScopeLexicon | None = None
+) -> bool:
+    """True when the agent is quoting or answering someone else's words rather than saying them."""
+    lex = lex or scope_lexicon()
+    before = _clause_before(text, start, lex.reporting_reach + 6, lex, cues=False)
+    if (m := _last(lex.reporting, before)) is not None and len(before) - m.end() <= lex.reporting_reach:
+        return True
+    said = lex.saying_after.search(_clause_after(text, end, 10, lex))
+    if said is not None and said.start() <= 4:
+        return True
+    phrase = text[start:end]
+    # Echoing the customer's own question back ("保本的？") without asserting it.
+    following = text[end : end + 1]
+    return bool(
+        previous_customer and len(phrase) >= 2 and phrase in previous_customer and following and following in "吗？?"
+    )
+
+
+def is_conditional(text: str, start: int, end: int, lex: ScopeLexicon | None = None) -> bool:
+    """True when the match sits inside the condition of "如果…的话/就": a hypothesis, not an assertion."""
+    lex = lex or scope_lexicon()
+    before = _clause_before(text, start, lex.conditional_reach, lex, cues=False)
+    opener = _last(lex.opener, before)
+    if opener is None or lex.closer.search(before[opener.end() :]):
+        return False
+    after = _clause_after(text, end, lex.conditional_reach, lex)
+    return bool(lex.closer.search(after))
+
+
+def _last(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
+    found = None
+    for m in pattern.finditer(text):
+        found = m
+    return found
+
+
+def clause_bounds(text: str, start: int, end: int, lex: ScopeLexicon | None = None) -> tuple[int, int]:
+    """The written clause around a match: from the punctuation before it to the punctuation after it."""
+    lex = lex or scope_lexicon()
+    left = max((m.end() for m in lex.punctuation.finditer(text, max(0, start - 200), start)), default=0)
+    right_match = lex.punctuation.search(text, end, end + 200)
+    return left, right_match.start() if right_match else min(len(text), end + 200)
