@@ -16,7 +16,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
 from core.models import Conversation, Evidence, Finding, Role, Tier, Verdict
-from core.scorecard import Scorecard
+from core.scorecard import Rule, Scorecard
 from prompts import load_prompt
 from tests.conftest import transcript
 from tools.rules import RuleEngine
@@ -109,10 +109,14 @@ def requests_for(
     out = []
     for rule_id in rule_ids:
         rule = scorecard.rule(rule_id)
-        finding = engine.evaluate_rule(rule, conversation)
-        assert finding.verdict is Verdict.NOT_EVALUATED
-        out.append(JudgeRequest(rule=rule, finding=finding, purpose="semantic"))
+        out.append(JudgeRequest(rule=rule, finding=pending(engine, rule, conversation), purpose="semantic"))
     return conversation, out
+
+
+def pending(engine: RuleEngine, rule: Rule, conversation: Conversation, evidence: Sequence[Evidence] = ()) -> Finding:
+    """The rule tier's finding for a semantic rule it hands to the LLM (whatever the pack's triggers say today)."""
+    finding = engine.evaluate_rule(rule, conversation)
+    return finding.model_copy(update={"verdict": Verdict.NOT_EVALUATED, "evidence": list(evidence), "deduction": 0})
 
 
 def only(findings: dict[str, Finding]) -> Finding:
@@ -331,7 +335,12 @@ def _second_opinion(scorecard: Scorecard, engine: RuleEngine, text: str) -> tupl
     conversation = transcript(text, scenario="complaint")
     rule = scorecard.rule("SV-PERFUNCTORY")
     base = engine.evaluate_rule(rule, conversation)
-    assert base.verdict is Verdict.FAIL and base.tier is Tier.RULES
+    if base.verdict is not Verdict.FAIL:  # an uncertain rule-tier failure, whatever the pack's patterns say today
+        evidence = [Evidence(turn=1, role=Role.AGENT, quote="您再等等吧")]
+        base = base.model_copy(
+            update={"verdict": Verdict.FAIL, "deduction": rule.deduction, "confidence": 0.5, "evidence": evidence}
+        )
+    assert base.tier is Tier.RULES
     return conversation, JudgeRequest(rule=rule, finding=base, purpose="second_opinion")
 
 
@@ -383,9 +392,8 @@ def test_a_long_call_is_one_request_per_window_each_with_its_rules(scorecard: Sc
     lines[70] = "坐席：这款产品成立以来净值一天都没跌过。"
     conversation = transcript("\n".join(lines), scenario="wealth_sales")
     suitability, implied_rule = scorecard.rule(SUITABILITY), scorecard.rule(IMPLIED)
-    base_s = engine.evaluate_rule(suitability, conversation)
-    base_i = engine.evaluate_rule(implied_rule, conversation)
-    base_i = base_i.model_copy(update={"evidence": [Evidence(turn=70, role=Role.AGENT, quote="一天都没跌过")]})
+    base_s = pending(engine, suitability, conversation, [Evidence(turn=11, role=Role.CUSTOMER, quote="亏不起")])
+    base_i = pending(engine, implied_rule, conversation, [Evidence(turn=70, role=Role.AGENT, quote="一天都没跌过")])
     requests = [
         JudgeRequest(rule=suitability, finding=base_s, purpose="semantic"),
         JudgeRequest(rule=implied_rule, finding=base_i, purpose="semantic"),

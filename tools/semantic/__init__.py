@@ -6,7 +6,7 @@ The public entry is `SemanticJudge.judge(conversation, requests) -> (findings by
 
 from tools.semantic.answer import Judgement, answer_model, verdict_distributions
 from tools.semantic.guard import addresses_the_judge, fence, injection_turns
-from tools.semantic.judge import JudgeRequest, MemoryVerdictCache, Purpose, SemanticJudge, VerdictCache
+from tools.semantic.judge import JudgeRequest, MemoryVerdictCache, Observer, Purpose, SemanticJudge, VerdictCache
 from tools.semantic.thresholds import (
     PACKAGED_THRESHOLDS,
     LearnedFrom,
@@ -26,6 +26,7 @@ __all__ = [
     "LlmThresholds",
     "MemoryVerdictCache",
     "Observation",
+    "Observer",
     "Purpose",
     "RuleThreshold",
     "SemanticJudge",

@@ -81,6 +81,12 @@ class _Plan:
     schema: dict[str, Any]
 
 
+class Observer(Protocol):
+    """Sees every rule's raw judgement (None: no answer) before thresholds apply: for measuring and learning."""
+
+    def __call__(self, conversation: Conversation, request: JudgeRequest, judgement: Judgement | None) -> None: ...
+
+
 @dataclass
 class _Outcome:
     judgements: dict[str, Judgement] | None
@@ -119,6 +125,7 @@ class SemanticJudge:
         structured_output: StructuredOutput = "json_schema",
         logprobs: bool = True,
         top_logprobs: int = 5,
+        observer: Observer | None = None,
     ) -> None:
         self.model = model
         self.prompt = prompt
@@ -131,6 +138,7 @@ class SemanticJudge:
         self.structured_output = structured_output
         self.logprobs = logprobs
         self.top_logprobs = top_logprobs
+        self.observer = observer
         self._pool = ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="llm")
 
     @property
@@ -185,6 +193,8 @@ class SemanticJudge:
             if combined is not None and rule_id in errors and combined.verdict != "violation":
                 combined = None  # a window went unanswered: only a violation found elsewhere still stands
             results[rule_id] = self._finding(conversation, request, combined, errors.get(rule_id), hostile)
+            if self.observer is not None:
+                self.observer(conversation, request, combined)
         usage.seconds = round(time.perf_counter() - started, 3)
         return results, usage
 
