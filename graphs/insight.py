@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from langchain_core.language_models.chat_models import BaseChatModel
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
@@ -12,6 +13,13 @@ from agents.insight.answer import InsightAnswer
 from agents.insight.context import InsightContext
 from agents.insight.nodes import compose, plan_question, receive, route_after_receive, run_tools, tool_agent
 from agents.insight.state import InsightInput, InsightOutput, InsightState
+from core.access import Principal
+from core.settings import Settings
+from core.store import Store
+from knowledge.rulepacks import load_scorecard
+from tools.insight.catalog import RuleCatalog
+from tools.insight.encoders import TextEncoder, model_encoder
+from tools.insight.toolkit import InsightToolkit
 
 
 def builder() -> StateGraph[InsightState, InsightContext, InsightInput, InsightOutput]:
@@ -58,3 +66,27 @@ def ask(
     else:
         result = graph.invoke({"question": question}, {"configurable": {"thread_id": key}}, context=run_context)
     return InsightAnswer.model_validate(result["answer"])
+
+
+def build_toolkit(settings: Settings, store: Store, *, encoder: TextEncoder | None = None) -> InsightToolkit:
+    """The insight tools over a store: the configured rule pack's catalog and the packaged embedding model
+    (cached by text in the store, loaded on first use) unless another encoder is given."""
+    catalog = RuleCatalog.from_scorecard(load_scorecard(settings.rule_pack))
+    return InsightToolkit(store, catalog, encoder or model_encoder(settings, store.engine))
+
+
+def build_insight_context(
+    settings: Settings,
+    store: Store,
+    principal: Principal,
+    *,
+    toolkit: InsightToolkit | None = None,
+    model: BaseChatModel | None = None,
+) -> InsightContext:
+    """A run context for one caller; `model` None means the deterministic planner answers."""
+    return InsightContext(
+        toolkit=toolkit or build_toolkit(settings, store),
+        principal=principal,
+        model=model,
+        prompt_language=settings.prompt_language,
+    )
