@@ -1,0 +1,38 @@
+"""Text normalisation and character n-grams shared by training and inference (so both see the same features)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+
+# Punctuation and spacing carry no meaning an ASR transcript can be relied on to keep, so features ignore them.
+_NOISE = re.compile(r"[\s\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65!-/:-@\[-`{-~…—–·•“”‘’]+")
+# Hesitation sounds a recogniser inserts; they never decide a verdict.
+_FILLERS = re.compile(r"[嗯呃唔]+")
+
+# Characters a recogniser writes interchangeably (and writers too): folded to one form.
+_FOLD = str.maketrans({"您": "你", "帐": "账"})
+NGRAM_RANGE = (1, 3)
+
+
+def normalize(text: str) -> str:
+    """Width-folded, lower-cased text without punctuation, spaces or hesitation sounds."""
+    folded = unicodedata.normalize("NFKC", text).lower()
+    return _FILLERS.sub("", _NOISE.sub("", folded)).translate(_FOLD)
+
+
+def char_ngrams(text: str, ngram_range: tuple[int, int] = NGRAM_RANGE) -> Counter[str]:
+    """Counts of the character n-grams of the normalised text."""
+    chars = normalize(text)
+    low, high = ngram_range
+    counts: Counter[str] = Counter()
+    for n in range(low, high + 1):
+        for i in range(len(chars) - n + 1):
+            counts[chars[i : i + n]] += 1
+    return counts
+
+
+def analyzer(text: str) -> list[str]:
+    """The n-grams as a token list (the form scikit-learn's vectorisers accept as `analyzer`)."""
+    return list(char_ngrams(text).elements())
