@@ -30,6 +30,7 @@ from agents.coach.nodes import (
     route_after_assess,
     route_after_reply,
 )
+from agents.coach.scenario import ScenarioError
 from agents.coach.state import CoachInput, CoachState
 from agents.qm.context import SmallModels
 from core.errors import ZhijianError
@@ -37,6 +38,8 @@ from core.settings import Settings
 from core.store import Store
 from tools.coaching.models import AgentOrg, WeaknessProfile
 from tools.coaching.pool import PoolProvider, TextEmbedder, VectorCache
+
+__all__ = ["PracticeSessions", "ScenarioError", "SessionNotFound", "SessionOver", "SessionView", "build_graph"]
 
 
 class SessionNotFound(ZhijianError):

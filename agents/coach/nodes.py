@@ -71,6 +71,9 @@ def customer_turn(state: CoachState, runtime: Runtime[CoachContext]) -> dict[str
     tested = [ctx.scorecard.rule(r) for r in hidden.rules] if hidden is not None else []
     # A dissatisfied ending is earned only by a mishandled objection; otherwise the customer stays neutral.
     earned = intent is TurnIntent.CLOSING and bool(persona.pressed)
+    # Insisting, and an upset customer's objection, are complaints by nature.
+    upset = objection_id is not None and ctx.catalog.objection(objection_id).mood == "upset"
+    complaining = earned or intent is TurnIntent.PRESS or upset
     situation = Situation(
         scenario=scenario,
         intent=intent,
@@ -80,7 +83,7 @@ def customer_turn(state: CoachState, runtime: Runtime[CoachContext]) -> dict[str
         used=frozenset(normalise(t.text) for t in transcript if t.role == "customer"),
         seed=f"{state['session_id']}:{len(transcript)}",
         triggers=customer_triggers(tested),
-        avoid=() if earned else customer_complaints(ctx.scorecard),
+        avoid=() if complaining else customer_complaints(ctx.scorecard),
     )
     turn = _simulator(ctx, state["agent"].tenant, scenario.language).line(situation)
     return {"transcript": [turn], "persona": persona_machine.after_customer_line(persona, intent, objection_id)}

@@ -77,7 +77,7 @@ class RetrievalCustomer:
             if not fresh(line):
                 return False
             if intent in (TurnIntent.OBJECTION, TurnIntent.PRESS) and objection is not None:
-                return situation.raises(line.text)
+                return situation.raises(line.text) and situation.neutral(line.text)
             if any(o.raised_by(line.text) for o in hidden) or line.scenario != business:
                 return False
             if not situation.neutral(line.text):

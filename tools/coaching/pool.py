@@ -202,7 +202,8 @@ class VectorCache:
     def blend(self, *texts: str) -> Vector:
         """One unit vector for several queries (e.g. the agent's reply and the objection), each embedded once."""
         vectors = [self.query(t) for t in texts if t]
-        return _unit(np.sum(vectors, axis=0))[0]
+        blended: Vector = _unit(np.sum(vectors, axis=0))[0]
+        return blended
 
 
 @dataclass
