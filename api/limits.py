@@ -91,29 +91,39 @@ class BodyLimit:
             await _refuse(scope, send, BodyTooLarge(self.max_bytes, declared=declared))
             return
         received = 0
-        started = False
+        exceeded: BodyTooLarge | None = None
+        refused = started = False
 
         async def counted_receive() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
+            if exceeded is not None:
+                raise exceeded
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise BodyTooLarge(self.max_bytes)
+                    exceeded = BodyTooLarge(self.max_bytes)
+                    raise exceeded
             return message
 
-        async def tracked_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
+        async def guarded_send(message: Message) -> None:
+            # Once the body crossed the limit, whatever the app answers (a 400 "error parsing the body", a 500 from an
+            # exception group) is replaced by the 413: the cause is the size, and it is the caller's to fix.
+            nonlocal refused, started
+            if exceeded is None or started:
+                started = started or message["type"] == "http.response.start"
+                await send(message)
+            elif not refused:
+                refused = True
+                await _refuse(scope, send, exceeded)
 
         try:
-            await self.app(scope, counted_receive, tracked_send)
-        except BodyTooLarge as exc:  # raised where no handler renders it (e.g. a streaming read in a middleware)
-            if started:
+            await self.app(scope, counted_receive, guarded_send)
+        except Exception:
+            if exceeded is None or started:
                 raise
-            await _refuse(scope, send, exc)
+        if exceeded is not None and not refused and not started:
+            await _refuse(scope, send, exceeded)
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -125,7 +135,9 @@ def _content_length(scope: Scope) -> int | None:
 
 
 async def _refuse(scope: Scope, send: Send, exc: HTTPException) -> None:
-    request_id = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"x-request-id"), None)
+    request_id = scope.get("state", {}).get("request_id") or next(
+        (v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"x-request-id"), None
+    )
     body = json.dumps(
         {
             "type": "about:blank",

@@ -8,12 +8,15 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel
 
 from api.deps import ServiceDep, require
+from api.limits import known_query_only
 from core.access import Action, Principal
+from core.scorecard import Scorecard
 from core.scorecards import latest_source, list_versions, save_scorecard
 from knowledge.rulepacks import parse_scorecard
 from tools.transcripts import decode_bytes
 
-router = APIRouter(tags=["scorecards"])
+MAX_YAML_DEPTH = 100
+router = APIRouter(tags=["scorecards"], dependencies=[Depends(known_query_only)])
 _YAML_BODY = {"requestBody": {"required": True, "content": {"application/yaml": {"schema": {"type": "string"}}}}}
 
 
@@ -69,7 +72,7 @@ def get_scorecard(
     source = latest_source(service.store, tenant=principal.tenant, name=name)
     if source is None:
         raise HTTPException(404, f"no scorecard {name}")
-    card = parse_scorecard(source)
+    card = _parse(source, f"scorecard {name}")
     rules = [
         RuleSummary(
             id=r.id,
@@ -86,9 +89,31 @@ def get_scorecard(
     return ScorecardDetail(name=card.name, version=card.version, title=card.title, rules=rules, source=source)
 
 
+def _parse(source: str, label: str) -> Scorecard:
+    """The pack, or a 422 for YAML nested too deeply to parse (it would exhaust the parser's recursion)."""
+    if _nesting_depth(source) > MAX_YAML_DEPTH:
+        raise HTTPException(422, f"the YAML is nested more than {MAX_YAML_DEPTH} levels deep")
+    try:
+        return parse_scorecard(source, source=label)
+    except RecursionError:
+        raise HTTPException(422, "the YAML is nested too deeply to parse") from None
+
+
+def _nesting_depth(source: str) -> int:
+    """An upper bound on flow-style nesting ([ and {), which costs the parser a recursion level each."""
+    depth = deepest = 0
+    for ch in source:
+        if ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+    return deepest
+
+
 async def _save(request: Request, service: ServiceDep, principal: Principal, name: str | None) -> ScorecardSaved:
     source = decode_bytes(await request.body(), source="request body")
-    card = parse_scorecard(source, source="uploaded scorecard")  # a bad rule is a 422 naming its field
+    card = _parse(source, "uploaded scorecard")  # a bad rule is a 422 naming its field
     if name is not None and card.name != name:
         raise HTTPException(422, f"the pack is named {card.name!r}, not {name!r}")
     created = save_scorecard(

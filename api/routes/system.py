@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy import text
 
 from api.deps import ServiceDep, issue_token, require
+from api.limits import LoginThrottle, TooManyAttempts, known_query_only
 from api.schemas import Token
 from core.access import Action, Principal
 from core.accounts import authenticate_user
 from core.models import Citation
 from tools.regulations import RegulationFilter
 
-router = APIRouter()
+router = APIRouter(dependencies=[Depends(known_query_only)])
 
 
 @router.get("/healthz", tags=["system"], summary="The process is up")
@@ -33,8 +34,20 @@ def readyz(service: ServiceDep) -> dict[str, str]:
     return {"status": "ready", "rule_pack": f"{service.context.scorecard.name} {service.context.scorecard.version}"}
 
 
-@router.post("/auth/token", response_model=Token, tags=["auth"], summary="OAuth2 password flow for people")
-def token(service: ServiceDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
+@router.post(
+    "/auth/token",
+    response_model=Token,
+    tags=["auth"],
+    summary="OAuth2 password flow for people (rate-limited per client and per username)",
+    responses={429: {"description": "Too many sign-in attempts; see Retry-After."}},
+)
+def token(request: Request, service: ServiceDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
+    throttle: LoginThrottle | None = getattr(request.app.state, "login_throttle", None)
+    if throttle is not None:
+        client = request.client.host if request.client else "unknown"
+        wait = throttle.retry_after(client=client, username=form.username)
+        if wait is not None:
+            raise TooManyAttempts(wait)
     principal = authenticate_user(service.store, form.username, form.password)
     if principal is None:
         raise HTTPException(401, "wrong username or password")
