@@ -11,10 +11,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from core.errors import InputError
 from core.models import Conversation, Finding, Role, Verdict
+from core.taxonomy import CATEGORIES
 from tools.small_model.units import labelled_unit_turns, units_of
 
 EXTRA_GROUP = "extra"  # sources that are never held out in cross-validation
@@ -94,12 +95,19 @@ class WrittenExample(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    code: str = Field(pattern=r"^[CSBX]\d\d$")
+    code: str
     violation: bool
     role: Role = Role.AGENT
     text: str = Field(min_length=2)
     context: str = ""
     note: str = ""
+
+    @field_validator("code")
+    @classmethod
+    def _known_code(cls, code: str) -> str:
+        if code not in CATEGORIES:
+            raise ValueError(f"unknown category code {code!r}")
+        return code
 
 
 def units_from_written(paths: Iterable[Path]) -> list[TrainingUnit]:
