@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import replace
 from typing import Any
 
 from langchain_core.language_models.chat_models import BaseChatModel
@@ -56,14 +58,13 @@ def insight_thread_id(context: InsightContext, thread: str | None) -> str | None
 def ask(
     graph: CompiledStateGraph[Any, Any, Any, Any], context: InsightContext, question: str, *, thread: str | None = None
 ) -> InsightAnswer:
-    """Answer one question; with a thread (and a checkpointer) follow-ups see the thread's earlier answers."""
-    from dataclasses import replace
-
-    key = insight_thread_id(context, thread)
+    """Answer one question; with a thread (and a checkpointer) follow-ups see the thread's earlier answers.
+    A question without a thread on a checkpointed graph gets a thread of its own."""
     run_context = replace(context, thread_id=thread)
-    if graph.checkpointer is None or key is None:
+    if graph.checkpointer is None:
         result = graph.invoke({"question": question}, context=run_context)
     else:
+        key = insight_thread_id(context, thread) or f"insight:{context.principal.tenant}:once:{uuid.uuid4().hex}"
         result = graph.invoke({"question": question}, {"configurable": {"thread_id": key}}, context=run_context)
     return InsightAnswer.model_validate(result["answer"])
 

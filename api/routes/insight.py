@@ -59,6 +59,8 @@ def ask_question(
     except ZhijianError as exc:
         raise HTTPException(503, f"the configured language model is unavailable: {exc}") from None
     context = build_insight_context(service.settings, service.store, principal, toolkit=toolkit, model=model)
+    if body.thread_id is None:
+        return ask(build_graph(), context, body.question)
     checkpointer = open_sqlite_checkpointer(service.settings.resolved_checkpoint_path)
     try:
         return ask(build_graph(checkpointer=checkpointer), context, body.question, thread=body.thread_id)
