@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from agents.coach.catalog import load_catalog
 from agents.coach.simulator import normalise
-from core.models import Verdict
+from core.models import Dimension, Verdict
 from tests.coach.agents import BAD, GOOD, reply_to, run_session
 from tests.coach.conftest import Coaching, needs_shared_data
 
@@ -73,7 +73,7 @@ def test_a_good_agent_passes_the_targets_and_outscores_a_bad_one(coaching: Calla
     assert all(t.passed for t in good.debrief.targets), good.debrief.targets
     assert {t.rule_id for t in bad.debrief.targets if t.verdict is Verdict.FAIL} == set(rules)
     assert good.debrief.total > bad.debrief.total
-    assert good.debrief.scores["compliance"] > bad.debrief.scores["compliance"]
+    assert good.debrief.scores[Dimension.COMPLIANCE] > bad.debrief.scores[Dimension.COMPLIANCE]
     failed = next(t for t in bad.debrief.targets if t.rule_id == "WS-NO-GUARANTEE")
     assert failed.evidence and failed.failed_turns
     # The bad session came after the good one: its debrief compares with it.
