@@ -11,7 +11,7 @@ scorecard's review_below_confidence).
 Modes: "rules" always; "rules+tier1" when tools.small_model provides SmallModelTier; "rules+tier1+llm" when
 an LLM is configured in settings (runs the product's QM graph). Conversations are redacted first, as in the
 product. `--errors` lists the misses and false alarms of the development part only (never held-out).
-Usage: python benchmarks/accuracy.py [--errors] [--codes] [--no-asr] [--no-stc3]
+Usage: python benchmarks/accuracy.py [--errors] [--codes] [--no-asr] [--no-stc3] [--no-llm] [--rules-only]
 """
 
 from __future__ import annotations
@@ -265,8 +265,9 @@ def main(argv: list[str]) -> None:
     data = labelled_conversations()
     console.print(f"rule pack {card.name} {card.version}; {len(data)} labelled conversations")
     modes: list[tuple[str, Judge | None]] = [("rules", rules_judge(engine))]
-    modes.append(("rules+tier1", tier1_judge(engine, console)))
-    if "--no-llm" not in argv:
+    if "--rules-only" not in argv:
+        modes.append(("rules+tier1", tier1_judge(engine, console)))
+    if "--no-llm" not in argv and "--rules-only" not in argv:
         modes.append(("rules+tier1+llm", llm_judge(Settings(), console)))
     for name, judge in modes:
         if judge is None:
