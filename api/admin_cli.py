@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import getpass
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -89,8 +89,8 @@ def _org(**levels: str | None) -> dict[str, Any]:
     return {level: value for level, value in levels.items() if value is not None}
 
 
-def _read_password(from_stdin: bool, prompt: Callable[[str], str] = getpass.getpass) -> str:
-    password = sys.stdin.readline().rstrip("\r\n") if from_stdin else prompt("password: ")
+def _read_password(from_stdin: bool) -> str:
+    password = sys.stdin.readline().rstrip("\r\n") if from_stdin else getpass.getpass("password: ")
     if len(password) < MIN_PASSWORD:
         _fail(f"use a password of at least {MIN_PASSWORD} characters")
     return password
