@@ -27,6 +27,7 @@ from tools.voice import transcript_quality, voice_metrics
 
 AUDIO_SUFFIXES = {".wav", ".mp3", ".m4a", ".flac", ".ogg", ".opus"}
 SAMPLE_RATE = 16000
+INAUDIBLE = 1e-4  # -80 dBFS: a frame whose peak stays below is kept as digital silence
 PACKAGED_WHISPER = "whisper-base-ct2"
 PACKAGED_WHISPER_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"  # model.bin
 _GREETING = re.compile(r"您好|你好|银行|客服|为您服务|工号|专员|中心")
@@ -119,7 +120,7 @@ def load_channels(path: Path, *, max_seconds: float) -> list[np.ndarray]:
             declared = _declared_seconds(container, stream)
             if declared is not None and declared > max_seconds:
                 raise AudioError(f"{declared:.0f} s long, over the limit of {max_seconds:.0f} s", source=source)
-            audio = _decode_capped(container, stream, max_seconds=max_seconds, expected_s=declared, source=source)
+            audio, peak = _decode_capped(container, stream, max_seconds=max_seconds, expected_s=declared, source=source)
     except AudioError:
         raise
     except Exception as exc:  # PyAV raises many kinds of errors for broken files; their text names the path
@@ -127,7 +128,7 @@ def load_channels(path: Path, *, max_seconds: float) -> list[np.ndarray]:
         raise AudioError(f"cannot decode the audio ({reason})", source=source) from None
     if not any(a.size for a in audio):
         raise AudioError("the recording contains no samples", source=source)
-    if max(float(np.max(np.abs(a))) if a.size else 0.0 for a in audio) < 1e-3:
+    if peak < 1e-3:
         raise AudioError("the recording is silent", source=source)
     return audio
 
@@ -142,16 +143,18 @@ def _declared_seconds(container: Any, stream: Any) -> float | None:
 
 def _decode_capped(
     container: Any, stream: Any, *, max_seconds: float, expected_s: float | None, source: str
-) -> list[np.ndarray]:
+) -> tuple[list[np.ndarray], float]:
     """Decode and resample to 16 kHz float32 (stereo kept as two channels, more channels mixed down to one),
-    writing into a preallocated buffer; more than `max_seconds` of samples is an AudioError."""
+    writing into a preallocated buffer; more than `max_seconds` of samples is an AudioError. Returns the
+    channels and the peak amplitude. Frames below -80 dBFS (codec noise on silence) are left as zeros and never
+    written: the zeroed buffer's pages are only mapped when touched, so hours of silence cost no memory."""
     import av
 
     channels = 2 if stream.channels == 2 else 1
     resampler = av.AudioResampler(format="fltp", layout="stereo" if channels == 2 else "mono", rate=SAMPLE_RATE)
     cap = int(max_seconds * SAMPLE_RATE)
     buffer = np.zeros((channels, min(cap, int(((expected_s or 60.0) + 1.0) * SAMPLE_RATE))), dtype=np.float32)
-    filled = 0
+    filled, peak = 0, 0.0
 
     def frames() -> Iterator[Any]:
         try:
@@ -173,9 +176,12 @@ def _decode_capped(
             grown = np.zeros((channels, min(cap, max(filled + n, int(buffer.shape[1] * 1.5)))), dtype=np.float32)
             grown[:, :filled] = buffer[:, :filled]
             buffer = grown
-        buffer[:, filled : filled + n] = samples[:channels]
+        frame_peak = float(np.max(np.abs(samples[:channels]))) if n else 0.0
+        if frame_peak > INAUDIBLE:
+            buffer[:, filled : filled + n] = samples[:channels]
+            peak = max(peak, frame_peak)
         filled += n
-    return [buffer[c, :filled] for c in range(channels)]  # row views: contiguous, no copy
+    return [buffer[c, :filled] for c in range(channels)], peak  # row views: contiguous, no copy
 
 
 class Transcriber:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -209,3 +210,26 @@ def test_busy_decode_slots_answer_503_with_retry_after(
             recording_to_conversation(recordings["call"], transcriber)
         assert caught.value.retry_after > 0
     assert recording_to_conversation(recordings["mono"], transcriber).turns  # slots are released again
+
+
+def test_a_long_silent_recording_is_refused_without_holding_its_samples(tmp_path: Path) -> None:
+    """40 minutes of silence (what a 3-hour attack file is, shorter): decoded at 16 kHz it would be 150 MB of
+    float32; the peak memory of the process refusing it stays far below that (measured in a fresh process)."""
+    silent = tmp_path / "long.ogg"
+    subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", str(silent), "trim", "0", "2400"], check=True)
+    probe = (
+        "import resource, sys\n"
+        "from pathlib import Path\n"
+        "from tools.asr import AudioError, load_channels\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "try:\n"
+        f"    load_channels(Path({str(silent)!r}), max_seconds=3 * 3600)\n"
+        "except AudioError as exc:\n"
+        "    print(str(exc).rsplit(': ', 1)[-1])\n"
+        "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=root)
+    message, grown_mb = result.stdout.splitlines()
+    assert message == "the recording is silent"
+    assert int(grown_mb) < 50, f"peak memory grew by {grown_mb} MB"
