@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import DateTime, Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.scorecard import Scorecard
 from core.db import Base, utc_now
+from core.scorecard import Scorecard
 from core.store import Store
 
 
