@@ -12,6 +12,7 @@ import json
 import math
 import re
 import time
+import uuid
 from collections.abc import Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -135,8 +136,10 @@ def _content_length(scope: Scope) -> int | None:
 
 
 async def _refuse(scope: Scope, send: Send, exc: HTTPException) -> None:
-    request_id = scope.get("state", {}).get("request_id") or next(
-        (v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"x-request-id"), None
+    request_id = (
+        scope.get("state", {}).get("request_id")
+        or next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"x-request-id"), None)
+        or uuid.uuid4().hex  # refused before the request-context middleware gave it one
     )
     body = json.dumps(
         {
@@ -154,8 +157,7 @@ async def _refuse(scope: Scope, send: Send, exc: HTTPException) -> None:
         (b"content-length", str(len(body)).encode()),
         (b"connection", b"close"),
     ]
-    if request_id:
-        headers.append((b"x-request-id", request_id.encode("latin-1")))
+    headers.append((b"x-request-id", request_id.encode("latin-1")))
     await send({"type": "http.response.start", "status": exc.status_code, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 

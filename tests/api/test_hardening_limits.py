@@ -56,6 +56,7 @@ def test_a_chunked_body_over_the_limit_is_413_problem_json(small: Api) -> None:
         assert "content-length" not in response.request.headers  # really chunked
         assert response.status_code == 413, (path, response.text)
         assert response.headers["content-type"] == PROBLEM and "ZHIJIAN_MAX_REQUEST_BYTES" in response.json()["detail"]
+        assert response.json()["request_id"] == response.headers["X-Request-ID"]
     under = small.client.post(
         "/evaluate", content=iter([body, b"  "]), headers={**small.headers("qa"), "Content-Type": "application/json"}
     )
