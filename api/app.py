@@ -17,7 +17,7 @@ from api.routes import coach, evaluate, insight, jobs, records, reports, scoreca
 from api.service import Service, jwt_secret
 from api.worker import JobWorker
 from core.settings import Settings
-from graphs.supervisor import Evaluator
+from graphs.supervisor import Evaluator, SupervisedSessions
 from graphs.wiring import build_judge, build_qm_context, load_small_models, open_sqlite_checkpointer, open_store
 
 log = logging.getLogger("zhijian.api")
@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool = True) -
         app.state.service = service
         if settings.citations:  # the corpus may need indexing (minutes on a cold start): never block start-up
             threading.Thread(target=service.load_regulations, name="regulations", daemon=True).start()
+        app.state.coach = None  # practice sessions load an embedding model: made on first use (api/routes/coach.py)
         worker = JobWorker(service, threads=settings.job_workers)
         if start_worker:
             worker.start()
@@ -63,6 +64,9 @@ def create_app(settings: Settings | None = None, *, start_worker: bool = True) -
             yield
         finally:
             worker.stop()
+            coach: SupervisedSessions | None = app.state.coach
+            if coach is not None:
+                coach.close()
             if judge is not None:
                 judge.close()
             checkpointer.conn.close()

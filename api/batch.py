@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from itertools import chain, islice
 from pathlib import Path
 
 from agents.qm.context import QMContext
@@ -19,9 +20,11 @@ from core.models import Conversation, Dimension, Evaluation, RiskLevel, Ticket
 from core.settings import Settings
 from graphs.supervisor import Evaluator
 from graphs.wiring import open_store
+from tools.citations import CitationTable
 from tools.transcripts import expand_paths, read_path
 
 CHUNK = 32  # conversations per task sent to a worker process
+IN_PROCESS_UP_TO = 300  # fewer conversations than this are not worth starting worker processes for
 
 
 @dataclass(frozen=True)
@@ -104,14 +107,19 @@ def read_conversations(
                 yield parsed, None
 
 
-# A worker process builds its evaluator once (its own store connection) and keeps it for its lifetime.
+# A worker process builds its evaluator once (its own store connection, rule engine and tier-1 model, from the
+# same settings) and keeps it for its lifetime. Workers are spawned, not forked: the parent may already run threads
+# (progress bar, OpenMP in the embedding engine) that a forked child would inherit half-locked.
 _worker_evaluator: Evaluator | None = None
 
 
-def _start_worker(context: QMContext, settings: Settings, dry_run: bool) -> None:
+def _start_worker(settings: Settings, citations: CitationTable | None, dry_run: bool) -> None:
     global _worker_evaluator
+    from graphs.wiring import build_qm_context, load_small_models
+
     store = None if dry_run else open_store(settings)
-    _worker_evaluator = Evaluator.create(context.replace(store=store))
+    context = build_qm_context(settings, store=store, citations=citations, small_models=load_small_models(settings))
+    _worker_evaluator = Evaluator.create(context)
 
 
 def _evaluate_chunk(chunk: list[Item]) -> list[Outcome]:
@@ -145,19 +153,23 @@ def worker_count(settings: Settings, context: QMContext) -> int:
 def evaluate_stream(
     items: Iterable[Item], context: QMContext, settings: Settings, *, dry_run: bool
 ) -> Iterator[Outcome]:
-    """Evaluate conversations in input order. With more than one worker, chunks go to a pool of forked
-    processes (each with its own database connection), at most two chunks per worker in flight."""
+    """Evaluate conversations in input order. A small batch is evaluated in this process; a larger one goes in
+    chunks to one spawned process per core (each with its own database connection), at most two chunks per
+    worker in flight, so memory stays flat however long the input is."""
     workers = worker_count(settings, context)
-    if workers == 1:
+    stream = iter(items)
+    head = list(islice(stream, IN_PROCESS_UP_TO))
+    if workers == 1 or len(head) < IN_PROCESS_UP_TO:
         evaluator = Evaluator.create(context)
-        for conversation, fingerprint in items:
+        for conversation, fingerprint in chain(head, stream):
             yield _evaluate_one(evaluator, conversation, fingerprint)
         return
+    items = chain(head, stream)
     pool = ProcessPoolExecutor(
         max_workers=workers,
-        mp_context=multiprocessing.get_context("fork"),
+        mp_context=multiprocessing.get_context("spawn"),
         initializer=_start_worker,
-        initargs=(context.replace(store=None), settings, dry_run),
+        initargs=(settings, context.citations, dry_run),
     )
     pending: deque[Future[list[Outcome]]] = deque()
     try:

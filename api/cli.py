@@ -9,34 +9,29 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from api import coach_cli, insight_cli, train_cli
-from api.admin_cli import admin, serve
-from api.batch import Item, Outcome, evaluate_stream, read_conversations, worker_count
+from api.admin_cli import admin, check_database_url, serve
 from api.kb_cli import kb
+from api.privacy_cli import privacy
 from api.progress import progress_bar
 from api.render import console, evaluation_panel, summary_table
 from core.errors import InputError, ZhijianError
 from core.models import Conversation
 from core.settings import Settings
-from graphs.wiring import (
-    build_judge,
-    build_qm_context,
-    build_transcriber,
-    citation_table,
-    load_small_models,
-    open_store,
-)
-from knowledge.rulepacks import load_scorecard
 from knowledge.samples import SAMPLE_CONVERSATIONS, load_expected_codes
 from tools.accuracy import CodeCounts
+
+if TYPE_CHECKING:  # the evaluation stack is imported by the commands that use it, so `zhijian rules` starts fast
+    from api.batch import Item, Outcome
 
 app = typer.Typer(help="智检 Zhijian — quality management for financial contact centres.", no_args_is_help=True)
 app.add_typer(kb, name="kb")
 app.add_typer(admin, name="admin")
+app.add_typer(privacy, name="privacy")
 app.command()(serve)
 for _feature in (train_cli, insight_cli, coach_cli):
     _feature.register(app)
@@ -112,6 +107,10 @@ def run_batch(
 ) -> BatchSummary:
     """Stream every path through the evaluator; each result goes to `on_outcome` as soon as it is ready,
     bad records are reported on stderr (their file, line and field; never their content) and skipped."""
+    from api.batch import evaluate_stream, read_conversations
+    from graphs.wiring import build_judge, build_qm_context, citation_table, load_small_models, open_store
+    from knowledge.rulepacks import load_scorecard
+
     summary = BatchSummary()
 
     def reject(error: InputError) -> None:
@@ -133,11 +132,7 @@ def run_batch(
     )
     items = read_conversations(paths, settings, reject, transcribe=_transcriber_for(settings, reject))
     if not dry_run and context.store is None:
-        store = open_store(settings)  # creates the schema and the vault key before any worker starts
-        if worker_count(settings, context) == 1:
-            context = context.replace(store=store)
-        else:
-            store.engine.dispose()  # connections must not cross into forked workers
+        context = context.replace(store=open_store(settings))  # worker processes open their own
     try:
         with progress_bar(err, "质检中 evaluating", disable=quiet) as update:
             for outcome in evaluate_stream(items, context, settings, dry_run=dry_run):
@@ -182,6 +177,7 @@ def evaluate(
 
     try:
         settings = _settings(data_dir, rule_pack, database_url)
+        check_database_url(settings.resolved_database_url, settings.data_dir)
         batch = run_batch(
             paths,
             settings,
@@ -264,6 +260,7 @@ def transcribe(
     if agent_channel is not None:
         overrides["asr_agent_channel"] = agent_channel
     settings = Settings(**overrides)
+    from graphs.wiring import build_transcriber
     from tools.asr import recording_to_conversation
 
     try:
@@ -296,11 +293,14 @@ def transcribe(
 @app.command()
 def rules(
     rule_pack: Annotated[Path | None, typer.Option(help="Rule pack YAML (default: the packaged retail pack).")] = None,
+    verify: Annotated[
+        bool, typer.Option(help="Run every rule's examples; exit 1 when one reaches another verdict.")
+    ] = True,
 ) -> None:
-    """List the rules of a rule pack (validating it)."""
+    """List the rules of a rule pack, validating it and running its examples."""
     from rich.table import Table
 
-    from knowledge.rulepacks import load_scorecard
+    from knowledge.rulepacks import load_scorecard, verify_examples
 
     settings = _settings(None, rule_pack, None)
     try:
@@ -323,6 +323,14 @@ def rules(
             ",".join(r.scenarios) or "all",
         )
     out.print(table)
+    if verify:
+        wrong = verify_examples(card)
+        for message in wrong:
+            err.print(f"[red]✗ {message}[/red]", soft_wrap=True)
+        examples = sum(len(r.examples) for r in card.rules)
+        err.print(f"{examples - len(wrong)} of {examples} rule examples reach their expected verdict")
+        if wrong:
+            raise typer.Exit(EXIT_REJECTED)
 
 
 @app.command()

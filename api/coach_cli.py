@@ -18,6 +18,7 @@ from core.errors import ZhijianError
 from core.settings import Settings
 from core.store import ConversationRow, Store
 from graphs.coach import PracticeSessions, SessionView, build_coach_context, build_graph
+from graphs.supervisor import SupervisedSessions
 from graphs.wiring import open_sqlite_checkpointer
 from tools.coaching.models import AgentOrg
 from tools.coaching.weakness import agent_org, weakness_profile
@@ -48,13 +49,13 @@ def _settings(data_dir: Path | None, database_url: str | None) -> Settings:
 
 
 @contextmanager
-def _sessions(data_dir: Path | None, database_url: str | None) -> Iterator[tuple[Store, PracticeSessions]]:
+def _sessions(data_dir: Path | None, database_url: str | None) -> Iterator[tuple[Store, SupervisedSessions]]:
     settings = _settings(data_dir, database_url)
     store = Store.from_url(settings.resolved_database_url)
     checkpointer = open_sqlite_checkpointer(settings.resolved_checkpoint_path)
     context = build_coach_context(settings, store)
     try:
-        yield store, PracticeSessions(build_graph(checkpointer=checkpointer), context)
+        yield store, SupervisedSessions(PracticeSessions(build_graph(checkpointer=checkpointer), context))
     finally:
         if context.judge is not None:
             context.judge.close()

@@ -18,8 +18,8 @@ from core.errors import ZhijianError
 from core.llm import build_chat_model
 from core.settings import Settings
 from core.store import Store
-from graphs.insight import ask as ask_graph
 from graphs.insight import build_graph, build_insight_context, build_toolkit
+from graphs.supervisor import ask_insight as ask_graph
 from graphs.wiring import open_sqlite_checkpointer
 from knowledge.demo_org import PLANTED_AGENT, TENANT
 from knowledge.demo_org.loader import load_demo_org

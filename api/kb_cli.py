@@ -13,7 +13,7 @@ from api.render import console
 from core.errors import ZhijianError
 from core.settings import Settings
 from graphs.wiring import open_regulation_index
-from tools.regulations import RegulationFilter, SearchMode
+from tools.regulation_query import RegulationFilter, SearchMode
 
 kb = typer.Typer(help="The regulation knowledge base (Qdrant).", no_args_is_help=True)
 out = console()

@@ -122,7 +122,9 @@ class Service:
                 if cached is None:
                     cached = self.context.replace(
                         scorecard=card,
-                        engine=RuleEngine(card, self.context.engine.scorer),
+                        engine=RuleEngine(
+                            card, self.context.engine.scorer, max_turn_chars=self.settings.max_turn_chars
+                        ),
                         ticket_policy=TicketPolicy(card.thresholds, self.context.ticket_policy.due_days),
                         citations=self._citations_for(card),
                     )

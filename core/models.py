@@ -289,6 +289,9 @@ class Evaluation(BaseModel):
     verdicts: dict[str, Verdict] = Field(default_factory=dict, description="Every rule of the pack → its verdict.")
     rule_pack: str
     rule_pack_version: str
+    verdict_version: str = Field(
+        default="", description="The rule pack's version plus the tier-1 model's and the LLM's: what decided this."
+    )
     content_hash: str
     created_at: datetime
     timings_ms: dict[str, float] = Field(default_factory=dict)

@@ -56,6 +56,15 @@ class Settings(BaseSettings):
     llm_max_retries: int = Field(default=2, ge=0)
     llm_max_concurrency: int = Field(default=4, ge=1)
     llm_json_mode: bool = Field(default=True, description="Ask the endpoint for JSON output (response_format).")
+    llm_structured_output: Literal["json_schema", "json_object", "off"] = Field(
+        default="json_schema", description="How the answer's shape is asked for; some endpoints take only json_object."
+    )
+    llm_logprobs: bool = Field(
+        default=True, description="Verdict probabilities from token log-probabilities (local model: +2.5 GB RAM)."
+    )
+    llm_thresholds: Path = Field(
+        default=_KNOWLEDGE / "llm_thresholds.yaml", description="Per-rule probability thresholds of the LLM tier."
+    )
     llm_local_model: Path | None = Field(default=None, description="GGUF file for 'local'; default: the packaged one.")
     llm_threads: int = Field(default=1, ge=1, description="CPU threads of the local model (1 beat 2 under load).")
     llm_window_turns: int = Field(default=40, ge=4, description="Longer calls send only the relevant turns.")

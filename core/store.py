@@ -65,7 +65,7 @@ class ConversationRow(Base):
 
 class EvaluationRow(Base):
     __tablename__ = "evaluations"
-    __table_args__ = (UniqueConstraint("conversation_pk", "rule_pack", "rule_pack_version"),)
+    __table_args__ = (UniqueConstraint("conversation_pk", "rule_pack", "verdict_version"),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     conversation_pk: Mapped[int] = mapped_column(ForeignKey("conversations.pk"), index=True)
@@ -74,6 +74,7 @@ class EvaluationRow(Base):
     agent_id: Mapped[str | None] = mapped_column(String(100), index=True)
     rule_pack: Mapped[str] = mapped_column(String(100))
     rule_pack_version: Mapped[str] = mapped_column(String(100))
+    verdict_version: Mapped[str] = mapped_column(String(255))  # the pack's version + tier-1 and LLM versions
     total: Mapped[float] = mapped_column(Float)
     risk_level: Mapped[str] = mapped_column(String(16), index=True)
     needs_review: Mapped[bool] = mapped_column(Boolean)
@@ -252,9 +253,9 @@ class Store:
     # ── evaluations ───────────────────────────────────────────────────────────────────────────────
 
     def find_evaluation(
-        self, *, tenant: str, conversation_id: str, content_hash: str, rule_pack: str, rule_pack_version: str
+        self, *, tenant: str, conversation_id: str, content_hash: str, rule_pack: str, verdict_version: str
     ) -> Evaluation | None:
-        """The stored evaluation of this exact conversation content under this rule-pack version, if any."""
+        """The stored evaluation of this exact conversation content under this verdict version, if any."""
         with self.session() as s:
             payload = s.scalar(
                 select(EvaluationRow.payload)
@@ -264,7 +265,7 @@ class Store:
                     ConversationRow.external_id == conversation_id,
                     ConversationRow.content_hash == content_hash,
                     EvaluationRow.rule_pack == rule_pack,
-                    EvaluationRow.rule_pack_version == rule_pack_version,
+                    EvaluationRow.verdict_version == verdict_version,
                 )
             )
             return Evaluation.model_validate(payload) if payload else None
@@ -279,7 +280,7 @@ class Store:
                     select(EvaluationRow.payload).where(
                         EvaluationRow.conversation_pk == pk,
                         EvaluationRow.rule_pack == evaluation.rule_pack,
-                        EvaluationRow.rule_pack_version == evaluation.rule_pack_version,
+                        EvaluationRow.verdict_version == evaluation.verdict_version,
                     )
                 )
                 if existing is not None:
@@ -296,7 +297,7 @@ class Store:
                 conversation_id=evaluation.conversation_id,
                 content_hash=evaluation.content_hash,
                 rule_pack=evaluation.rule_pack,
-                rule_pack_version=evaluation.rule_pack_version,
+                verdict_version=evaluation.verdict_version,
             )
             if stored is None:
                 raise StoreError(f"could not store evaluation of {evaluation.conversation_id}") from None
@@ -413,6 +414,7 @@ def _evaluation_row(conversation_pk: int, evaluation: Evaluation) -> dict[str, A
         "agent_id": evaluation.agent_id,
         "rule_pack": evaluation.rule_pack,
         "rule_pack_version": evaluation.rule_pack_version,
+        "verdict_version": evaluation.verdict_version,
         "total": evaluation.total,
         "risk_level": evaluation.risk_level.value,
         "needs_review": evaluation.needs_review,

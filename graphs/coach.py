@@ -150,6 +150,15 @@ class PracticeSessions:
         self.graph = graph
         self.context = context
 
+    def close(self) -> None:
+        """Release the checkpoint connection and the judge's threads (server shutdown)."""
+        saver = self.graph.checkpointer
+        connection = getattr(saver, "conn", None)
+        if connection is not None:
+            connection.close()
+        if self.context.judge is not None:
+            self.context.judge.close()
+
     @staticmethod
     def _config(session_id: str) -> RunnableConfig:
         return {"configurable": {"thread_id": f"coach:{session_id}"}}

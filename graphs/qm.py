@@ -62,8 +62,9 @@ def build_graph(*, checkpointer: BaseCheckpointSaver[Any] | None = None) -> QMGr
 
 def thread_id(conversation: Conversation, content_hash: str, context: QMContext) -> str:
     """One checkpoint thread per evaluation: conversation content under one rule-pack version."""
-    card = context.scorecard
-    key = evaluation_key(conversation.tenant, conversation.id, content_hash, card.name, card.version)
+    key = evaluation_key(
+        conversation.tenant, conversation.id, content_hash, context.scorecard.name, context.verdict_version
+    )
     return f"qm:{key}"
 
 

@@ -7,7 +7,7 @@ the conversation once (fingerprint, normalise, redact, vault to the store) and h
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, Required, TypedDict
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
@@ -20,39 +20,56 @@ from core.models import Conversation, Evaluation, Ticket
 from graphs.qm import QMGraph, run_received
 from graphs.qm import build_graph as build_qm_graph
 
-RequestKind = Literal["evaluate"]
+RequestKind = Literal["evaluate", "ask", "practice"]
+PracticeAction = Literal["start", "say", "end", "view"]
 
 
-class SupervisorInput(TypedDict):
-    kind: RequestKind
-    conversation: Conversation  # received (redacted)
+class SupervisorInput(TypedDict, total=False):
+    kind: Required[RequestKind]
+    conversation: Conversation  # evaluate: received (redacted)
     content_hash: str
+    question: str  # ask
+    thread: str | None
+    action: PracticeAction  # practice
+    session_id: str
+    reply: str
+    start: dict[str, Any]  # practice start: PracticeSessions.start's keyword arguments
 
 
 class SupervisorState(SupervisorInput, total=False):
     evaluation: Evaluation
     tickets: list[Ticket]
     reused: bool
+    answer: Any  # ask: the insight agent's InsightAnswer
+    session: Any  # practice: the coach's SessionView
 
 
 @dataclass(frozen=True)
 class SupervisorContext:
-    """Each agent's own run context, chosen by the caller."""
+    """Each agent's own run context, chosen by the caller (only the one the request needs)."""
 
-    qm: QMContext
-    qm_graph: QMGraph
+    qm: QMContext | None = None
+    qm_graph: QMGraph | None = None
+    insight: Any = None  # (insight graph, InsightContext) for the QA lead asking
+    coach: Any = None  # PracticeSessions (the coach graph and its context)
 
 
-def route_request(state: SupervisorState) -> Literal["qm_agent"]:
-    """Which agent handles the request."""
-    if state["kind"] == "evaluate":
+def route_request(state: SupervisorState) -> Literal["qm_agent", "insight_agent", "coach_agent"]:
+    """Which agent handles the request: evaluations → QM, questions → insight, practice → coach."""
+    kind = state["kind"]
+    if kind == "evaluate":
         return "qm_agent"
-    raise ValueError(f"unknown request kind {state['kind']!r}")
+    if kind == "ask":
+        return "insight_agent"
+    if kind == "practice":
+        return "coach_agent"
+    raise ValueError(f"unknown request kind {kind!r}")
 
 
 def qm_agent(state: SupervisorState, runtime: Runtime[SupervisorContext]) -> dict[str, Any]:
     """The QM agent on the received conversation (its own graph, its own context and checkpoints)."""
     ctx = runtime.context
+    assert ctx.qm is not None and ctx.qm_graph is not None, "an evaluation needs the QM context"
     output = run_received(ctx.qm_graph, ctx.qm, state["conversation"], state["content_hash"])
     return {
         "evaluation": output["evaluation"],
@@ -61,12 +78,79 @@ def qm_agent(state: SupervisorState, runtime: Runtime[SupervisorContext]) -> dic
     }
 
 
+def insight_agent(state: SupervisorState, runtime: Runtime[SupervisorContext]) -> dict[str, Any]:
+    """The insight agent answers a QA lead's question (its own graph; thread memory in its checkpoints)."""
+    from graphs.insight import ask
+
+    graph, context = runtime.context.insight
+    return {"answer": ask(graph, context, state["question"], thread=state.get("thread"))}
+
+
+def coach_agent(state: SupervisorState, runtime: Runtime[SupervisorContext]) -> dict[str, Any]:
+    """The coach agent starts, continues, ends or shows a practice session (its own interrupting graph)."""
+    sessions = runtime.context.coach
+    action = state["action"]
+    if action == "start":
+        return {"session": sessions.start(**state["start"])}
+    if action == "say":
+        return {"session": sessions.say(state["session_id"], state["reply"])}
+    if action == "end":
+        return {"session": sessions.end(state["session_id"])}
+    return {"session": sessions.view(state["session_id"])}
+
+
 def builder() -> StateGraph[SupervisorState, SupervisorContext, SupervisorInput, SupervisorState]:
     graph = StateGraph(SupervisorState, context_schema=SupervisorContext, input_schema=SupervisorInput)
     graph.add_node("qm_agent", qm_agent)
-    graph.add_conditional_edges(START, route_request, ["qm_agent"])
-    graph.add_edge("qm_agent", END)
+    graph.add_node("insight_agent", insight_agent)
+    graph.add_node("coach_agent", coach_agent)
+    graph.add_conditional_edges(START, route_request, ["qm_agent", "insight_agent", "coach_agent"])
+    for node in ("qm_agent", "insight_agent", "coach_agent"):
+        graph.add_edge(node, END)
     return graph
+
+
+_SUPERVISOR: CompiledStateGraph[Any, Any, Any, Any] | None = None
+
+
+def _compiled() -> CompiledStateGraph[Any, Any, Any, Any]:
+    global _SUPERVISOR  # compiled once per process: it holds no resources, only the routing
+    if _SUPERVISOR is None:
+        _SUPERVISOR = build_graph()
+    return _SUPERVISOR
+
+
+def ask_insight(graph: Any, context: Any, question: str, *, thread: str | None = None) -> Any:
+    """A QA lead's question, routed by the supervisor to the insight agent; returns its InsightAnswer."""
+    request: SupervisorInput = {"kind": "ask", "question": question, "thread": thread}
+    result = _compiled().invoke(request, context=SupervisorContext(insight=(graph, context)))
+    return result["answer"]
+
+
+class SupervisedSessions:
+    """Practice sessions whose every step is routed by the supervisor to the coach agent."""
+
+    def __init__(self, sessions: Any) -> None:
+        self.sessions = sessions
+        self.context = sessions.context
+
+    def close(self) -> None:
+        self.sessions.close()
+
+    def _run(self, request: SupervisorInput) -> Any:
+        return _compiled().invoke(request, context=SupervisorContext(coach=self.sessions))["session"]
+
+    def start(self, **arguments: Any) -> Any:
+        return self._run({"kind": "practice", "action": "start", "start": arguments})
+
+    def say(self, session_id: str, reply: str) -> Any:
+        return self._run({"kind": "practice", "action": "say", "session_id": session_id, "reply": reply})
+
+    def end(self, session_id: str) -> Any:
+        return self._run({"kind": "practice", "action": "end", "session_id": session_id})
+
+    def view(self, session_id: str) -> Any:
+        return self._run({"kind": "practice", "action": "view", "session_id": session_id})
 
 
 def build_graph(*, checkpointer: BaseCheckpointSaver[Any] | None = None) -> CompiledStateGraph[Any, Any, Any, Any]:

@@ -57,7 +57,7 @@ def build_qm_context(
     card = scorecard or load_scorecard(settings.rule_pack)
     return QMContext(
         scorecard=card,
-        engine=RuleEngine(card, scorer or DistressScorer()),
+        engine=RuleEngine(card, scorer or DistressScorer(), max_turn_chars=settings.max_turn_chars),
         ticket_policy=TicketPolicy(card.thresholds, dict(settings.ticket_due_days)),
         store=store,
         citations=citations,
@@ -86,6 +86,7 @@ def build_judge(settings: Settings, *, cache: VerdictCache | None) -> SemanticJu
     from core.llm import build_chat_model, model_label
     from prompts import load_prompt
     from tools.semantic import MemoryVerdictCache, SemanticJudge
+    from tools.semantic.thresholds import load_thresholds
 
     model = build_chat_model(settings)
     if model is None:
@@ -98,6 +99,9 @@ def build_judge(settings: Settings, *, cache: VerdictCache | None) -> SemanticJu
         window_turns=settings.llm_window_turns,
         timeout_s=settings.llm_timeout_s,
         max_concurrency=settings.llm_max_concurrency,
+        thresholds=load_thresholds(settings.llm_thresholds),
+        structured_output=settings.llm_structured_output,
+        logprobs=settings.llm_logprobs,
     )
 
 

@@ -35,7 +35,7 @@ class CitationTable:
 
 def build_citation_table(index: RegulationIndex, scorecard: Scorecard, *, k: int = 2) -> CitationTable:
     """Resolve every compliance rule's clauses once (a few dozen lookups for a whole pack)."""
-    from tools.regulations import RegulationFilter
+    from tools.regulation_query import RegulationFilter
 
     table = CitationTable(scorecard_version=scorecard.version)
     for rule in scorecard.rules:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import date
-from enum import StrEnum
 from typing import Any, Literal
 
 from langchain_core.tools import StructuredTool
@@ -18,27 +17,16 @@ from pydantic import BaseModel, Field
 from qdrant_client import QdrantClient, models
 
 from core.models import Citation
+from tools.regulation_query import RegulationFilter, SearchMode
 from tools.sparse import SparseEncoder
 
 DENSE = "dense"
 SPARSE = "bm25"
+__all__ = ["RegulationFilter", "RegulationIndex", "SearchMode", "regulation_search_tool", "search_regulations"]
+
 SCHEMA_VERSION = 1
 ALL_SCENARIOS = "*"
 _POINT_NAMESPACE = uuid.UUID("3a6f0e1c-7d52-4b8e-9a41-52c0f0b7d9e3")
-
-
-class SearchMode(StrEnum):
-    DENSE = "dense"
-    SPARSE = "sparse"
-    HYBRID = "hybrid"
-
-
-class RegulationFilter(BaseModel):
-    """Narrows a search: to some regulations (short names), to a scenario, to texts in force on a date."""
-
-    regulations: list[str] | None = None
-    scenario: str | None = None
-    effective_on: date | None = None
 
 
 def collection_name(model_name: str) -> str:

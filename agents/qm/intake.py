@@ -46,11 +46,11 @@ def normalize_conversation(conversation: Conversation) -> Conversation:
 
 
 def receive(conversation: Conversation, *, store: Store | None, content_hash: str | None = None) -> Received:
-    """Fingerprint, normalise and redact a conversation; the vault is stored (encrypted) with the redacted
-    conversation when there is a store, and dropped otherwise (dry run)."""
+    """Fingerprint, normalise and redact a conversation; a vault is stored (encrypted) with the redacted
+    conversation right away when there is a store, and dropped otherwise (dry run)."""
     fingerprint = content_hash or conversation.content_hash()
     redacted, vault = redact_conversation(normalize_conversation(conversation))
     entries: list[VaultEntry] = [(token, kind.name, value) for token, (kind, value) in vault.entries.items()]
-    if store is not None:
+    if store is not None and entries:  # without PII the conversation is stored with its evaluation
         store.admit(redacted, fingerprint, entries)
     return Received(conversation=redacted, content_hash=fingerprint)

@@ -20,7 +20,6 @@ from agents.qm.context import QMContext
 from agents.qm.state import QMState, current_findings
 from core.models import Citation, Dimension, Evaluation, Verdict
 from tools.scoring import score as score_findings
-from tools.semantic import JudgeRequest
 from tools.tickets import draft_ticket
 
 _EVALUATION_NAMESPACE = uuid.UUID("0b7d3c4e-52a9-4f0e-8f4e-5b1e9a6c2d10")
@@ -59,7 +58,7 @@ def ingest(state: QMState, runtime: Runtime[QMContext]) -> dict[str, Any]:
             conversation_id=conversation.id,
             content_hash=content_hash,
             rule_pack=card.name,
-            rule_pack_version=card.version,
+            verdict_version=runtime.context.verdict_version,
         )
         if existing is not None:
             return {"content_hash": content_hash, "evaluation": existing, "reused": True}
@@ -107,6 +106,7 @@ def judge_semantics(state: QMState, runtime: Runtime[QMContext]) -> dict[str, An
     judge, card = runtime.context.judge, runtime.context.scorecard
     if judge is None:
         return {"llm_findings": {}, "llm_usage": None}
+    from tools.semantic import JudgeRequest  # only runs with an LLM configured
     by_id = {f.rule_id: f for f in state["findings"]}
     requests = [
         JudgeRequest(
@@ -160,7 +160,8 @@ def score(state: QMState, runtime: Runtime[QMContext]) -> dict[str, Any]:
     if quality is not None and not quality.judgeable:
         needs_review = True
         notes.append(f"转写质量不足，评分仅供参考，需人工复核：{quality.reason or '识别置信度过低'}")
-    key = evaluation_key(conversation.tenant, conversation.id, state["content_hash"], card.name, card.version)
+    version = ctx.verdict_version
+    key = evaluation_key(conversation.tenant, conversation.id, state["content_hash"], card.name, version)
     evaluation = Evaluation(
         id=str(uuid.uuid5(_EVALUATION_NAMESPACE, key)),
         conversation_id=conversation.id,
@@ -175,6 +176,7 @@ def score(state: QMState, runtime: Runtime[QMContext]) -> dict[str, Any]:
         verdicts={f.rule_id: f.verdict for f in result.findings},
         rule_pack=card.name,
         rule_pack_version=card.version,
+        verdict_version=version,
         content_hash=state["content_hash"],
         created_at=ctx.clock(),
         timings_ms=dict(state.get("timings_ms", {})),

@@ -23,6 +23,7 @@ from graphs.coach import (
     build_coach_context,
     build_graph,
 )
+from graphs.supervisor import SupervisedSessions
 from graphs.wiring import open_sqlite_checkpointer
 from tools.coaching.models import AgentOrg, AgentProgress
 from tools.coaching.progress import practice_progress
@@ -45,21 +46,21 @@ class AgentReply(BaseModel):
     reply: str = Field(min_length=1, max_length=4000)
 
 
-def get_sessions(request: Request, service: ServiceDep) -> PracticeSessions:
+def get_sessions(request: Request, service: ServiceDep) -> SupervisedSessions:
     """The server's practice sessions: `app.state.coach` when the lifespan made one, else made once here."""
-    sessions: PracticeSessions | None = getattr(request.app.state, "coach", None)
+    sessions: SupervisedSessions | None = getattr(request.app.state, "coach", None)
     if sessions is None:
         with _lock:
             sessions = getattr(request.app.state, "coach", None)
             if sessions is None:
                 checkpointer = open_sqlite_checkpointer(service.settings.resolved_checkpoint_path)
                 context = build_coach_context(service.settings, service.store)
-                sessions = PracticeSessions(build_graph(checkpointer=checkpointer), context)
+                sessions = SupervisedSessions(PracticeSessions(build_graph(checkpointer=checkpointer), context))
                 request.app.state.coach = sessions
     return sessions
 
 
-SessionsDep = Annotated[PracticeSessions, Depends(get_sessions)]
+SessionsDep = Annotated[SupervisedSessions, Depends(get_sessions)]
 Reader = Annotated[Principal, Depends(require(Action.READ))]
 
 

@@ -92,7 +92,7 @@ def evaluate_recording(
             conversation_id=conversation_key,
             content_hash=fingerprint,
             rule_pack=service.context.scorecard.name,
-            rule_pack_version=service.context.scorecard.version,
+            verdict_version=service.context.verdict_version,
         )
         if stored is not None:
             ticket = service.store.ticket_for_evaluation(stored.id)

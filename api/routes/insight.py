@@ -12,7 +12,8 @@ from api.deps import ServiceDep, require
 from core.access import Action, Principal
 from core.errors import ZhijianError
 from core.llm import build_chat_model
-from graphs.insight import ask, build_graph, build_insight_context, build_toolkit
+from graphs.insight import build_graph, build_insight_context, build_toolkit
+from graphs.supervisor import ask_insight
 from graphs.wiring import open_sqlite_checkpointer
 from tools.insight.toolkit import InsightToolkit
 
@@ -60,9 +61,11 @@ def ask_question(
         raise HTTPException(503, f"the configured language model is unavailable: {exc}") from None
     context = build_insight_context(service.settings, service.store, principal, toolkit=toolkit, model=model)
     if body.thread_id is None:
-        return ask(build_graph(), context, body.question)
+        return ask_insight(build_graph(), context, body.question)  # type: ignore[no-any-return]
     checkpointer = open_sqlite_checkpointer(service.settings.resolved_checkpoint_path)
     try:
-        return ask(build_graph(checkpointer=checkpointer), context, body.question, thread=body.thread_id)
+        return ask_insight(  # type: ignore[no-any-return]
+            build_graph(checkpointer=checkpointer), context, body.question, thread=body.thread_id
+        )
     finally:
         checkpointer.conn.close()

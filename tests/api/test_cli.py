@@ -113,3 +113,38 @@ def test_rules_and_schema_commands() -> None:
     assert rules.exit_code == 0 and "52 rules" in rules.stdout and "C03" in rules.stdout
     schema = json.loads(runner.invoke(app, ["schema"]).stdout)
     assert "turns" in schema["required"]
+
+
+def test_privacy_forget_and_purge(tmp_path: Path) -> None:
+    from api.privacy_cli import forget_checkpoints
+    from graphs.wiring import open_sqlite_checkpointer
+
+    data = tmp_path / "d"
+    source = tmp_path / "c.txt"
+    source.write_text(
+        "坐席：您好，请问是王先生吗？\n客户：是我，手机13812345678。\n坐席：您本期账单金额是八千元。", "utf-8"
+    )
+    assert runner.invoke(app, ["evaluate", str(source), "--no-citations", "--data-dir", str(data)]).exit_code == 0
+    saver = open_sqlite_checkpointer(data / "checkpoints.db")  # an unfinished LLM run of the same call
+    saver.put(
+        {"configurable": {"thread_id": "qm:default|c|abc|retail|1", "checkpoint_ns": ""}},
+        {
+            "v": 1,
+            "id": "1f0",
+            "ts": "2026-01-01T00:00:00+00:00",
+            "channel_values": {},
+            "channel_versions": {},
+            "versions_seen": {},
+        },
+        {"source": "input", "step": -1, "writes": None, "parents": {}},
+        {},
+    )
+    saver.conn.close()
+    forgotten = runner.invoke(app, ["privacy", "forget", "c", "--data-dir", str(data)])
+    assert forgotten.exit_code == 0, forgotten.output
+    assert "erased 1 stored version(s) of c and 1 unfinished run(s)" in forgotten.output
+    assert forget_checkpoints(data / "checkpoints.db", tenant="default", conversation_id="c") == 0
+    again = runner.invoke(app, ["privacy", "forget", "c", "--data-dir", str(data)])
+    assert again.exit_code == 1
+    assert runner.invoke(app, ["privacy", "purge", "--data-dir", str(data)]).exit_code == 2
+    assert runner.invoke(app, ["privacy", "purge", "--days", "1", "--data-dir", str(data)]).exit_code == 0

@@ -11,8 +11,8 @@ from core.access import AccessRole
 from core.accounts import create_api_key
 from core.jobs import JobItemRow, claim_next
 from core.store import EvaluationRow, Store
-from graphs.qm import build_graph, evaluate_conversation
-from graphs.wiring import build_qm_context
+from graphs.qm import build_graph, run_received
+from graphs.wiring import build_qm_context, load_small_models
 from tests.api.conftest import Api, call
 
 
@@ -98,8 +98,8 @@ def test_a_crash_mid_job_loses_and_duplicates_nothing(api: Api) -> None:
     interrupted = claim_next(store)
     claim_next(store)
     assert interrupted is not None
-    context = build_qm_context(settings, store=store)
-    evaluate_conversation(build_graph(), context, interrupted[1], pii=interrupted[2])
+    context = build_qm_context(settings, store=store, small_models=load_small_models(settings))
+    run_received(build_graph(), context, interrupted[1], interrupted[2])
     with store.session() as s:
         assert s.query(JobItemRow).filter(JobItemRow.status == "running").count() == 2
     with TestClient(create_app(settings)) as restarted:  # start-up re-queues the two and the workers finish all
@@ -108,11 +108,63 @@ def test_a_crash_mid_job_loses_and_duplicates_nothing(api: Api) -> None:
             if status["finished"]:
                 break
             time.sleep(0.05)
-        assert status["counts"] == {"queued": 0, "running": 0, "done": 8, "failed": 0}
+        assert status["counts"] == {"queued": 0, "running": 0, "done": 8, "failed": 0, "cancelled": 0}
         results = restarted.get(f"/jobs/{job_id}/results", headers={"X-API-Key": key}).text.splitlines()
     assert sorted(json.loads(r)["conversation_id"] for r in results) == [f"k-{i}" for i in range(8)]
     with store.session() as s:
         assert s.query(EvaluationRow).count() == 8  # the pre-crash evaluation was reused, not duplicated
+    store.engine.dispose()
+
+
+PII_CALL = {
+    **call("pii-1", "上海分行", "A101"),
+    "turns": [
+        {"role": "agent", "text": "您好，我是安和银行理财经理。", "start": 0.0, "end": 2.0},
+        {"role": "customer", "text": "我手机号是13812345678，这个会亏吗？", "start": 2.5, "end": 4.0},
+        {"role": "agent", "text": "这款理财保本保收益，稳赚不赔。", "start": 4.5, "end": 8.0},
+    ],
+}
+
+
+def test_the_same_call_through_evaluate_and_jobs_is_one_conversation(api: Api) -> None:
+    """Before: /jobs hashed the redacted text and /evaluate the raw text: two conversations, evaluations, tickets."""
+    direct = api.client.post("/evaluate", json=PII_CALL, headers=api.headers("qa_sh")).json()
+    body = json.dumps(PII_CALL, ensure_ascii=False).encode("utf-8")
+    job = api.client.post("/jobs", content=body, headers=api.headers("qa_sh")).json()
+    _wait(api, job["job_id"], "qa_sh")
+    store: Store = api.client.app.state.service.store  # type: ignore[attr-defined]
+    with store.session() as s:
+        assert s.query(EvaluationRow).filter(EvaluationRow.conversation_id == "pii-1").count() == 1
+    [item] = api.client.get(f"/jobs/{job['job_id']}", headers=api.headers("qa_sh")).json()["items"]
+    assert item["evaluation_id"] == direct["id"]
+    assert [t["evaluation_id"] for t in api.client.get("/tickets", headers=api.headers("qa_sh")).json()] == [
+        direct["id"]
+    ]
+    assert "13812345678" not in json.dumps(direct, ensure_ascii=False)
+    assert store.pii_values(tenant="bank-a", conversation_id="pii-1") == {"[手机号#1]": "13812345678"}
+
+
+def test_poison_items_are_dead_lettered_and_jobs_can_be_cancelled(api: Api) -> None:
+    """Before: an interrupted item was re-queued at every start-up, forever; DELETE /jobs was a 405."""
+    from core.jobs import requeue_interrupted
+
+    settings = api.settings.model_copy(update={"data_dir": api.settings.data_dir.parent / "poison"})
+    store = Store.from_url(settings.resolved_database_url)
+    key = create_api_key(store, name="p", tenant="bank-a", role=AccessRole.ADMIN)[1]
+    lines = "\n".join(json.dumps(call(f"p-{i}", "上海分行", "A101"), ensure_ascii=False) for i in range(3))
+    with TestClient(create_app(settings, start_worker=False)) as client:
+        job_id = client.post("/jobs", content=lines.encode(), headers={"X-API-Key": key}).json()["job_id"]
+        for restart in range(settings.job_max_attempts):  # the item freezes the process every time it runs
+            assert claim_next(store) is not None
+            requeued, dead = requeue_interrupted(store, max_attempts=settings.job_max_attempts)
+            assert (requeued, dead) == ((1, 0) if restart < settings.job_max_attempts - 1 else (0, 1))
+        cancelled = client.delete(f"/jobs/{job_id}", headers={"X-API-Key": key})
+        assert cancelled.status_code == 200, cancelled.text
+        counts = cancelled.json()["counts"]
+        assert counts["failed"] == 1 and counts["cancelled"] == 2 and cancelled.json()["finished"] is True
+        [dead_item] = [i for i in cancelled.json()["items"] if i["status"] == "failed"]
+        assert "dead letter" in dead_item["error"]
+        assert claim_next(store) is None
     store.engine.dispose()
 
 
@@ -194,3 +246,19 @@ def test_evaluate_a_recording_upload(api: Api, recordings: dict[str, Path]) -> N
             headers=api.headers("qa_sh"),
         )
     assert outside.status_code == 403
+    # The same recording twice is one evaluation (fingerprinted by its bytes, found before transcribing again).
+    stored = []
+    for _ in range(2):
+        with recordings["call"].open("rb") as f:
+            stored.append(
+                api.client.post(
+                    "/evaluate/recording",
+                    files={"recording": ("call.wav", f, "audio/wav")},
+                    data={"branch": "上海分行", "agent_id": "A101", "scenario": "service"},
+                    headers=api.headers("qa_sh"),
+                ).json()
+            )
+    assert stored[0]["id"] == stored[1]["id"] and stored[0]["total"] == stored[1]["total"]
+    store: Store = api.client.app.state.service.store  # type: ignore[attr-defined]
+    with store.session() as s:
+        assert s.query(EvaluationRow).filter(EvaluationRow.conversation_id == "call").count() == 1

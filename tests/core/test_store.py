@@ -4,8 +4,10 @@ from sqlalchemy import select
 
 from agents.qm.context import QMContext
 from core.models import Conversation
-from core.store import ConversationRow, FindingRow, Store
+from core.settings import Settings
+from core.store import ConversationRow, FindingRow, Store, utc_now
 from graphs.qm import build_graph, evaluate_conversation
+from graphs.wiring import build_qm_context, open_store
 from tests.conftest import transcript
 
 
@@ -56,3 +58,35 @@ def test_ticket_saved_once_per_evaluation(store: Store, qm_context: QMContext) -
     assert store.save_ticket(ticket.model_copy(update={"id": "T-other"})).id == ticket.id
     assert [t.id for t in store.tickets(tenant="default")] == [ticket.id]
     assert ticket.agent_id is None and ticket.findings[0].code == "C01"
+
+
+def test_vault_is_encrypted_at_rest_and_files_are_private(settings: Settings) -> None:
+    """Before: raw values sat in plain text in zhijian.db (and its -wal), data files were 0644."""
+    store = open_store(settings)
+    context = build_qm_context(settings, store=store)
+    evaluate_conversation(build_graph(), context, _call())
+    assert store.pii_values(tenant="default", conversation_id="call-1") == {"[身份证号#1]": "110101199003074514"}
+    store.engine.dispose()
+    data = settings.data_dir
+    for name in ("zhijian.db", "vault.key"):
+        assert (data / name).stat().st_mode & 0o077 == 0, name
+    raw = b"".join(p.read_bytes() for p in data.iterdir() if p.name.startswith("zhijian.db"))
+    assert b"110101199003074514" not in raw
+
+
+def test_erasure_and_retention_remove_everything_about_a_conversation(store: Store, qm_context: QMContext) -> None:
+    from datetime import timedelta
+
+    from core.store import EvaluationRow, PiiVaultRow, TicketRow
+
+    evaluate_conversation(build_graph(), qm_context, _call())
+    evaluate_conversation(build_graph(), qm_context, transcript("坐席：您好。\n客户：你好。", conversation_id="keep"))
+    assert store.delete_conversation(tenant="default", conversation_id="call-1") == 1
+    with store.session() as s:
+        assert {r.external_id for r in s.scalars(select(ConversationRow))} == {"keep"}
+        assert s.scalars(select(PiiVaultRow)).all() == []
+        assert s.scalars(select(TicketRow)).all() == []
+        assert [r.conversation_id for r in s.scalars(select(EvaluationRow))] == ["keep"]
+    assert store.purge_older_than(30) == 0
+    assert store.purge_older_than(30, now=utc_now() + timedelta(days=31)) == 1
+    assert store.evaluations(tenant="default") == []
