@@ -20,7 +20,7 @@ from api.privacy_cli import privacy
 from api.progress import progress_bar
 from api.render import console, evaluation_panel, summary_table
 from core.errors import InputError, ZhijianError
-from core.models import Conversation
+from core.models import Conversation, Role
 from core.settings import Settings
 from knowledge.samples import SAMPLE_CONVERSATIONS, load_expected_codes
 from tools.accuracy import CodeCounts
@@ -282,7 +282,7 @@ def transcribe(
     if conversation.voice is not None:
         v = conversation.voice
         out.print(
-            f"talk agent {v.talk_s['agent']:.1f} s / customer {v.talk_s['customer']:.1f} s "
+            f"talk agent {v.talk_s[Role.AGENT]:.1f} s / customer {v.talk_s[Role.CUSTOMER]:.1f} s "
             f"(ratio {v.talk_listen_ratio}); "
             f"silence {v.silence_s:.1f} s (longest {v.longest_silence_s:.1f} s); overtalk {v.overtalk_s:.1f} s; "
             f"speech rate {v.speech_rate_cpm}",

@@ -90,13 +90,20 @@ def evaluation_panel(evaluation: Evaluation, tickets: list[Ticket], *, label: st
 class SummaryRow(Protocol):
     """What the closing table needs of one evaluated conversation."""
 
-    conversation_id: str
-    agent_id: str | None
-    scores: dict[Dimension, float]
-    total: float
-    risk_level: RiskLevel
-    codes: tuple[str, ...]
-    tickets: int
+    @property
+    def conversation_id(self) -> str: ...
+    @property
+    def agent_id(self) -> str | None: ...
+    @property
+    def scores(self) -> dict[Dimension, float]: ...
+    @property
+    def total(self) -> float: ...
+    @property
+    def risk_level(self) -> RiskLevel: ...
+    @property
+    def codes(self) -> tuple[str, ...]: ...
+    @property
+    def tickets(self) -> int: ...
 
 
 def summary_table(rows: Sequence[SummaryRow]) -> Table:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
@@ -76,12 +76,11 @@ def run_received(graph: QMGraph, context: QMContext, conversation: Conversation,
     checkpoint store holds only unfinished work."""
     state: QMInput = {"conversation": conversation, "content_hash": content_hash}
     if graph.checkpointer is None:
-        result: QMOutput = graph.invoke(state, context=context)
-        return result
+        return cast(QMOutput, graph.invoke(state, context=context))
     thread = thread_id(conversation, content_hash, context)
     config: Any = {"configurable": {"thread_id": thread}}
     pending = graph.get_state(config).next
-    result = graph.invoke(None if pending else state, config, context=context)
+    result = cast(QMOutput, graph.invoke(None if pending else state, config, context=context))
     checkpointer = graph.checkpointer
     if isinstance(checkpointer, BaseCheckpointSaver):
         checkpointer.delete_thread(thread)

@@ -7,7 +7,7 @@ the conversation once (fingerprint, normalise, redact, vault to the store) and h
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, Required, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, Required, TypedDict, cast
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
@@ -19,6 +19,11 @@ from agents.qm.intake import receive
 from core.models import Conversation, Evaluation, Ticket
 from graphs.qm import QMGraph, run_received
 from graphs.qm import build_graph as build_qm_graph
+
+if TYPE_CHECKING:  # the insight and coach stacks load only when their requests come
+    from agents.insight.answer import InsightAnswer
+    from agents.insight.context import InsightContext
+    from graphs.coach import PracticeSessions, SessionView
 
 RequestKind = Literal["evaluate", "ask", "practice"]
 PracticeAction = Literal["start", "say", "end", "view"]
@@ -120,36 +125,38 @@ def _compiled() -> CompiledStateGraph[Any, Any, Any, Any]:
     return _SUPERVISOR
 
 
-def ask_insight(graph: Any, context: Any, question: str, *, thread: str | None = None) -> Any:
-    """A QA lead's question, routed by the supervisor to the insight agent; returns its InsightAnswer."""
+def ask_insight(graph: Any, context: InsightContext, question: str, *, thread: str | None = None) -> InsightAnswer:
+    """A QA lead's question, routed by the supervisor to the insight agent; returns its answer."""
     request: SupervisorInput = {"kind": "ask", "question": question, "thread": thread}
     result = _compiled().invoke(request, context=SupervisorContext(insight=(graph, context)))
-    return result["answer"]
+    return cast("InsightAnswer", result["answer"])
 
 
 class SupervisedSessions:
     """Practice sessions whose every step is routed by the supervisor to the coach agent."""
 
-    def __init__(self, sessions: Any) -> None:
+    def __init__(self, sessions: PracticeSessions) -> None:
         self.sessions = sessions
         self.context = sessions.context
 
     def close(self) -> None:
         self.sessions.close()
 
-    def _run(self, request: SupervisorInput) -> Any:
-        return _compiled().invoke(request, context=SupervisorContext(coach=self.sessions))["session"]
+    def _run(self, request: SupervisorInput) -> SessionView:
+        result = _compiled().invoke(request, context=SupervisorContext(coach=self.sessions))
+        return cast("SessionView", result["session"])
 
-    def start(self, **arguments: Any) -> Any:
+    def start(self, **arguments: Any) -> SessionView:
+        """A new session (PracticeSessions.start's keyword arguments)."""
         return self._run({"kind": "practice", "action": "start", "start": arguments})
 
-    def say(self, session_id: str, reply: str) -> Any:
+    def say(self, session_id: str, reply: str) -> SessionView:
         return self._run({"kind": "practice", "action": "say", "session_id": session_id, "reply": reply})
 
-    def end(self, session_id: str) -> Any:
+    def end(self, session_id: str) -> SessionView:
         return self._run({"kind": "practice", "action": "end", "session_id": session_id})
 
-    def view(self, session_id: str) -> Any:
+    def view(self, session_id: str) -> SessionView:
         return self._run({"kind": "practice", "action": "view", "session_id": session_id})
 
 
@@ -176,11 +183,11 @@ class Evaluator:
 
     def evaluate(self, conversation: Conversation, *, content_hash: str | None = None) -> SupervisorState:
         """Receive a conversation as it arrived and evaluate it; `content_hash` overrides the fingerprint."""
+        assert self.context.qm is not None, "an evaluator has a QM context"
         received = receive(conversation, store=self.context.qm.store, content_hash=content_hash)
         return self.evaluate_received(received.conversation, received.content_hash)
 
     def evaluate_received(self, conversation: Conversation, content_hash: str) -> SupervisorState:
         """Evaluate a conversation already received (e.g. queued by `/jobs` after intake)."""
         request: SupervisorInput = {"kind": "evaluate", "conversation": conversation, "content_hash": content_hash}
-        result: SupervisorState = self.supervisor.invoke(request, context=self.context)
-        return result
+        return cast(SupervisorState, self.supervisor.invoke(request, context=self.context))

@@ -55,4 +55,4 @@ class QMContext:
 
     def replace(self, **changes: object) -> QMContext:
         """A copy with some choices changed (e.g. no store for a dry run, another scorecard)."""
-        return QMContext(**{**self.__dict__, **changes})  # type: ignore[arg-type]
+        return QMContext(**{**self.__dict__, **changes})

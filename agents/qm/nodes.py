@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from langgraph.runtime import Runtime
 
@@ -24,7 +24,11 @@ from tools.tickets import draft_ticket
 
 _EVALUATION_NAMESPACE = uuid.UUID("0b7d3c4e-52a9-4f0e-8f4e-5b1e9a6c2d10")
 
-Node = Callable[[QMState, Runtime[QMContext]], dict[str, Any]]
+
+class Node(Protocol):
+    """A QM node: (state, runtime) -> partial update."""
+
+    def __call__(self, state: QMState, runtime: Runtime[QMContext]) -> dict[str, Any]: ...
 
 
 def _timed(name: str) -> Callable[[Node], Node]:
@@ -107,6 +111,7 @@ def judge_semantics(state: QMState, runtime: Runtime[QMContext]) -> dict[str, An
     if judge is None:
         return {"llm_findings": {}, "llm_usage": None}
     from tools.semantic import JudgeRequest  # only runs with an LLM configured
+
     by_id = {f.rule_id: f for f in state["findings"]}
     requests = [
         JudgeRequest(

@@ -61,11 +61,9 @@ def ask_question(
         raise HTTPException(503, f"the configured language model is unavailable: {exc}") from None
     context = build_insight_context(service.settings, service.store, principal, toolkit=toolkit, model=model)
     if body.thread_id is None:
-        return ask_insight(build_graph(), context, body.question)  # type: ignore[no-any-return]
+        return ask_insight(build_graph(), context, body.question)
     checkpointer = open_sqlite_checkpointer(service.settings.resolved_checkpoint_path)
     try:
-        return ask_insight(  # type: ignore[no-any-return]
-            build_graph(checkpointer=checkpointer), context, body.question, thread=body.thread_id
-        )
+        return ask_insight(build_graph(checkpointer=checkpointer), context, body.question, thread=body.thread_id)
     finally:
         checkpointer.conn.close()

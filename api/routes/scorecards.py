@@ -94,7 +94,7 @@ def _parse(source: str, label: str) -> Scorecard:
     if _nesting_depth(source) > MAX_YAML_DEPTH:
         raise HTTPException(422, f"the YAML is nested more than {MAX_YAML_DEPTH} levels deep")
     try:
-        return parse_scorecard(source, source=label)
+        return parse_scorecard(source, source=label, verify=True)  # a lying example is refused at upload
     except RecursionError:
         raise HTTPException(422, "the YAML is nested too deeply to parse") from None
 

@@ -127,7 +127,7 @@ def ingest_corpus(
     todo = [n for n in nodes if stored.get(n.node_id) != n.metadata["content_hash"]]
     stale = sorted(set(stored) - {n.node_id for n in nodes})
     if stale:
-        index.client.delete(index.collection, points_selector=models.PointIdsList(points=stale))  # type: ignore[arg-type]
+        index.client.delete(index.collection, points_selector=models.PointIdsList(points=stale))
     if progress:
         progress(0, len(todo))
     for start in range(0, len(todo), batch_size):

@@ -217,6 +217,12 @@ def test_scorecards_as_data_validated_versioned_and_used(api: Api) -> None:
         "/evaluate?scorecard=nope", json=call("sc-2", "上海分行", "A101"), headers=api.headers("qa_sh")
     )
     assert missing.status_code == 404
+    # Before: a pack whose failing example actually passes was accepted (201).
+    lying = source.replace("name: strict_pack", "name: lying_pack").replace(
+        "坐席：您放心，这款产品保本保收益，稳赚不赔。", "坐席：您放心，这款产品风险等级R2，有亏损可能。", 1
+    )
+    refused = api.client.post("/scorecards", content=lying.encode(), headers=admin)
+    assert refused.status_code == 422 and "WS-NO-GUARANTEE" in refused.json()["detail"], refused.text
 
 
 def test_evaluate_a_recording_upload(api: Api, recordings: dict[str, Path]) -> None:
