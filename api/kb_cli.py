@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -15,9 +15,22 @@ from core.settings import Settings
 from graphs.wiring import open_regulation_index
 from tools.regulation_query import RegulationFilter, SearchMode
 
+if TYPE_CHECKING:
+    from tools.regulations import RegulationIndex
+
 kb = typer.Typer(help="The regulation knowledge base (Qdrant).", no_args_is_help=True)
 out = console()
 err = console(stderr=True)
+
+
+def _open(settings: Settings) -> RegulationIndex:
+    """The index (ingesting the corpus on first use), or one line saying why not and exit 2."""
+    try:
+        with progress_bar(err, "法规入库 indexing regulations") as update:
+            return open_regulation_index(settings, progress=update)[0]
+    except ZhijianError as exc:
+        err.print(f"[red]error: {exc}[/red]", soft_wrap=True)
+        raise typer.Exit(2) from None
 
 
 def _settings(corpus: Path | None, data_dir: Path | None) -> Settings:
@@ -62,8 +75,7 @@ def search(
 ) -> None:
     """Search the regulations; prints the best clauses with their ids."""
     settings = _settings(None, data_dir)
-    with progress_bar(err, "法规入库 indexing regulations") as update:
-        index, _ = open_regulation_index(settings, progress=update)
+    index = _open(settings)
     hits = index.search(query, k=k, mode=mode, filters=RegulationFilter(regulations=regulation, scenario=scenario))
     table = Table(title=f"“{query}” — {mode.value}")
     for header in ("#", "clause id", "regulation", "article", "text", "score"):

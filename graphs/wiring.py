@@ -6,7 +6,9 @@ imported only by the function that needs them, so a command that uses none of th
 
 from __future__ import annotations
 
+import gc
 import sqlite3
+import warnings
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -122,6 +124,9 @@ def open_regulation_index(
     except RuntimeError as exc:
         if "already accessed" not in str(exc):
             raise
+        with warnings.catch_warnings():  # the half-made client leaves its lock file open: close it quietly
+            warnings.simplefilter("ignore", ResourceWarning)
+            gc.collect()
         raise RegulationIndexBusy(
             f"the regulation index in {settings.resolved_qdrant_path} is in use by another process "
             "(a running `zhijian serve`?): run with --no-citations, or point both at a Qdrant server "
