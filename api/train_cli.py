@@ -10,23 +10,19 @@ import json
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from core.models import Conversation, Verdict
-from core.scorecard import Scorecard
-from core.settings import PACKAGED_RULE_PACK
-from knowledge.rulepacks import example_conversation, load_scorecard
-from knowledge.samples import SAMPLE_CONVERSATIONS, load_expected_codes
-from knowledge.splits import labelled_records, writer_of
-from tools.redact import redact_conversation
-from tools.rules import RuleEngine
-from tools.sentiment import DistressScorer
-from tools.small_model.dataset import TrainingUnit, units_from_labels, units_from_rule_example, units_from_written
-from tools.small_model.model import DEFAULT_MODEL_DIR
+if TYPE_CHECKING:  # the training stack is imported by the command itself, so `zhijian --help` starts fast
+    from core.scorecard import Scorecard
+    from tools.small_model.dataset import TrainingUnit
+    from tools.small_model.policy import DevConversation
 
-WRITTEN_EXAMPLES = Path(__file__).resolve().parents[1] / "knowledge" / "training"
+ROOT = Path(__file__).resolve().parents[1]
+WRITTEN_EXAMPLES = ROOT / "knowledge" / "training"
+DEFAULT_MODEL_DIR = ROOT / "knowledge" / "models" / "tier1"  # = tools.small_model.model.DEFAULT_MODEL_DIR
+PACKAGED_RULE_PACK = ROOT / "knowledge" / "rulepacks" / "retail_banking.yaml"  # = core.settings.PACKAGED_RULE_PACK
 
 
 def read_labelled(paths: Iterable[Path]) -> list[dict[str, Any]]:
@@ -41,9 +37,17 @@ def read_labelled(paths: Iterable[Path]) -> list[dict[str, Any]]:
 
 def training_set(
     records: list[dict[str, Any]], scorecard: Scorecard, *, written: Path | None = WRITTEN_EXAMPLES
-) -> tuple[list[TrainingUnit], list[Any]]:
-    """Training units from every source, and the labelled conversations as threshold selection sees them."""
-    from tools.small_model.training import DevConversation
+) -> tuple[list[TrainingUnit], list[DevConversation]]:
+    """Training units from every source, and the labelled conversations as policy selection sees them."""
+    from core.models import Conversation, Verdict
+    from knowledge.rulepacks import example_conversation
+    from knowledge.samples import SAMPLE_CONVERSATIONS, load_expected_codes
+    from knowledge.splits import writer_of
+    from tools.redact import redact_conversation
+    from tools.rules import RuleEngine
+    from tools.sentiment import DistressScorer
+    from tools.small_model.dataset import units_from_labels, units_from_rule_example, units_from_written
+    from tools.small_model.policy import DevConversation
 
     engine = RuleEngine(scorecard, DistressScorer())
     units: list[TrainingUnit] = []
@@ -61,6 +65,7 @@ def training_set(
                 gold=frozenset(code for code, _ in labels),
                 rule_findings=engine.evaluate(conversation),
                 turns=[(t.role, t.text) for t in conversation.turns],
+                writer=group,
             )
         )
     for rule in scorecard.rules:
@@ -78,7 +83,7 @@ def training_set(
             conversation, _ = redact_conversation(Conversation.model_validate_json(line))
             unknown = frozenset(expected.get(conversation.id, set()))
             units += units_from_labels(
-                conversation, [], group="extra", source=f"sample:{conversation.id}", unknown=unknown
+                conversation, [], group="extra", source=f"sample:{conversation.id}", unknown=unknown, origin="sample"
             )
     if written is not None:
         units += units_from_written(sorted(written.glob("*.jsonl")))
@@ -94,12 +99,22 @@ def train(
         PACKAGED_RULE_PACK
     ),
     no_written: Annotated[bool, typer.Option("--no-written", help="Leave out knowledge/training/*.jsonl")] = False,
+    embeddings: Annotated[
+        bool,
+        typer.Option(
+            "--embeddings/--no-embeddings",
+            help="Add e5 embeddings of each turn and its context to the TF-IDF features (slower at inference)",
+        ),
+    ] = False,
     embedding_cache: Annotated[
         Path | None, typer.Option("--embedding-cache", help="SQLite file that keeps turn embeddings between runs")
     ] = None,
 ) -> None:
-    """Train the tier-1 small model (per-code classifiers, calibrated, thresholds per code) into --out."""
+    """Train the tier-1 small model (per-code classifiers, calibrated, policies per code) into --out."""
+    from knowledge.rulepacks import load_scorecard
+    from knowledge.splits import labelled_records
     from tools.small_model.provider import TurnEmbedder
+    from tools.small_model.training import TrainingConfig
     from tools.small_model.training import train as train_model
 
     started = time.perf_counter()
@@ -108,7 +123,8 @@ def train(
         typer.echo("no labelled conversations found", err=True)
         raise typer.Exit(1)
     units, dev = training_set(records, load_scorecard(rule_pack), written=None if no_written else WRITTEN_EXAMPLES)
-    model, _ = train_model(units, dev, TurnEmbedder(cache_path=embedding_cache))
+    embedder = TurnEmbedder(cache_path=embedding_cache, threads=1) if embeddings else None
+    model, _ = train_model(units, dev, embedder, TrainingConfig(embeddings=embeddings))
     model.manifest["training_seconds"]["total"] = round(time.perf_counter() - started, 2)
     model.manifest["sources"] = {
         "labelled": [str(p) for p in labelled] if labelled else "shared labelled sets, development part",
@@ -119,7 +135,7 @@ def train(
     cv = model.manifest["cross_validation"]
     typer.echo(f"tier-1 model {model.version} → {out}")
     typer.echo(f"  {len(units)} units from {len(dev)} labelled conversations; {time.perf_counter() - started:.1f} s")
-    for name in ("rules", "rules_tier1"):
+    for name in ("rules", "rules_tier1", "rules_tier1_nested"):
         typer.echo(f"  cross-validated {name}: {cv[name]}")
     active = [p.code for p in model.policies if p.threshold is not None]
     vetoes = [p.code for p in model.policies if p.veto is not None]

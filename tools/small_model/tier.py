@@ -19,19 +19,29 @@ _MAX_QUOTE = 80
 
 @dataclass(frozen=True)
 class TurnScores:
-    """Tier-1 probabilities of one conversation: per unit and code, with the units' embeddings."""
+    """Tier-1 probabilities of one conversation: per unit and code, with the units' embeddings (if the model
+    uses them)."""
 
     units: list[Unit]
     probabilities: Matrix
-    vectors: Matrix
+    vectors: Matrix | None
 
 
 class SmallModelTier:
-    """The tier-1 model with its embedding provider; build once and reuse across conversations."""
+    """The tier-1 model with its embedding provider; build once and reuse across conversations.
+
+    A model trained on TF-IDF features alone never loads the embedding model."""
 
     def __init__(self, model: TierOneModel, embedder: TurnEmbedder | None = None) -> None:
         self.model = model
-        self.embedder = embedder or TurnEmbedder()
+        self._embedder = embedder
+
+    @property
+    def embedder(self) -> TurnEmbedder:
+        """The turn-embedding provider (created on first use)."""
+        if self._embedder is None:
+            self._embedder = TurnEmbedder(threads=1)
+        return self._embedder
 
     @classmethod
     def load(cls, folder: Path, embedder: TurnEmbedder | None = None) -> SmallModelTier:
@@ -51,6 +61,8 @@ class SmallModelTier:
     def score(self, conversation: Conversation) -> TurnScores:
         """Probabilities of every code on every unit; the turns are embedded in one batch (cached by text)."""
         units = conversation_units(conversation)
+        if not self.model.uses_embeddings:
+            return TurnScores(units, self.model.probabilities(units), None)
         vectors = self.embedder.embed([u.text for u in units] + [u.context for u in units])
         text_vectors, context_vectors = vectors[: len(units)], vectors[len(units) :]
         return TurnScores(units, self.model.probabilities(units, text_vectors, context_vectors), text_vectors)
@@ -72,8 +84,11 @@ class SmallModelTier:
                     ]
                     if rows and float(scores.probabilities[rows, k].max()) < policy.veto:
                         result[i] = self._veto(result[i], float(scores.probabilities[rows, k].max()), policy)
-            elif not failed and policy.threshold is not None and len(scores.units):
-                best = int(np.argmax(scores.probabilities[:, k]))
+            elif not failed and policy.threshold is not None:
+                rows = _looked_at(scores.units, policy)
+                if not rows:
+                    continue
+                best = rows[int(np.argmax(scores.probabilities[rows, k]))]
                 probability = float(scores.probabilities[best, k])
                 if probability >= policy.threshold:
                     target = _target_rule(policy.code, result, scorecard)
@@ -93,7 +108,8 @@ class SmallModelTier:
         rule = scorecard.rule(finding.rule_id)
         unit = scores.units[row]
         turn = conversation.turns[unit.turn]
-        nearest = self.model.nearest_example(finding.code, scores.vectors[row])
+        vector = None if scores.vectors is None else scores.vectors[row]
+        nearest = self.model.nearest_example(finding.code, unit.text, vector)
         resembles = f"；与已标注违规相似：“{nearest[:_MAX_QUOTE]}”" if nearest else ""
         return finding.model_copy(
             update={
@@ -132,6 +148,12 @@ class SmallModelTier:
                 "needs_review": False,
             }
         )
+
+
+def _looked_at(units: list[Unit], policy: CodePolicy) -> list[int]:
+    """Rows of the units that may add a failure of the policy's code: its role's, the last `window` of them."""
+    rows = [i for i, u in enumerate(units) if u.role is policy.role]
+    return rows[-policy.window :] if policy.window else rows
 
 
 def _target_rule(code: str, findings: list[Finding], scorecard: Scorecard) -> int | None:
