@@ -104,6 +104,21 @@ class Window(_Spec):
     before: Matcher | None = None
 
 
+class WeakPhrases(_Spec):
+    """Phrases that breach a forbidden check only in context ('没有风险' about a product, not about a transfer).
+
+    In ``scenarios`` they count as they stand; elsewhere (or with no scenario) only when the turn, or one of the
+    two turns before it, names what makes them a breach (``context``: a product, a return, an investment).
+    """
+
+    patterns: list[str] = Field(min_length=1)
+    context: list[str] = Field(min_length=1)
+    context_turns: int = Field(default=2, ge=0, le=5, description="How many turns before the match may hold it.")
+    scenarios: list[str] = Field(default_factory=list, description="Where the phrases count without context.")
+
+    _check_patterns = field_validator("patterns", "context")(_compile_all)
+
+
 class ForbiddenCheck(_Spec):
     """Fails when a turn says something it must not (a promise, a threat, a rude phrase)."""
 
@@ -119,6 +134,7 @@ class ForbiddenCheck(_Spec):
     )
     when: Matcher | None = Field(default=None, description="The rule applies only where this matches.")
     min_hits: int = Field(default=1, ge=1, description="How many matching turns make a failure.")
+    weak: WeakPhrases | None = Field(default=None, description="Phrases that count only in context.")
 
     _check_patterns = field_validator("patterns", "unless")(_compile_all)
 
@@ -151,6 +167,10 @@ class OrderCheck(_Spec):
     first: Matcher
     then: Matcher
     when: Matcher | None = None
+    waived_by: Matcher | None = Field(
+        default=None,
+        description="Where this matches the order does not apply (a third party on the line is a privacy matter).",
+    )
 
 
 class TimingCheck(_Spec):
@@ -210,6 +230,11 @@ class SemanticCheck(_Spec):
     rubric: list[str] = Field(default_factory=list)
     when: Matcher | None = None
     window: Window | None = Field(default=None, description="Where the trigger must occur (e.g. the last turns).")
+    discharged_by: Matcher | None = Field(
+        default=None,
+        description="A trigger is discharged when the agent turn just before or just after it matches: the agent "
+        "already reconfirmed or explained, so the criterion cannot hold there.",
+    )
 
 
 Check = Annotated[

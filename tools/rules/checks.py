@@ -16,6 +16,7 @@ from core.scorecard import (
     RequiredCheck,
     SemanticCheck,
     TimingCheck,
+    WeakPhrases,
 )
 from tools.rules.matching import Hit, compiled, find_hits, fuzzy_score, matches, window_turns
 from tools.sentiment import DistressScorer
@@ -45,19 +46,47 @@ def _not_triggered(conversation: Conversation, when: Matcher | None) -> CheckRes
 def check_forbidden(conversation: Conversation, check: ForbiddenCheck, _: DistressScorer) -> CheckResult:
     if skipped := _not_triggered(conversation, check.when):
         return skipped
+    eligible = window_turns(conversation, check.window)
     hits = find_hits(
         conversation,
         check.patterns,
         role=check.role,
-        turns=window_turns(conversation, check.window),
+        turns=eligible,
         negation_aware=check.negation_aware,
         skip_reported=check.skip_quoting,
         unless=check.unless,
     )
+    if check.weak is not None:
+        hits += _weak_hits(conversation, check, check.weak, eligible)
     if len({h.turn for h in hits}) >= check.min_hits:
         said = "、".join(dict.fromkeys(conversation.turns[h.turn].text[h.start : h.end] for h in hits))
         return CheckResult(Verdict.FAIL, f"出现不应出现的表述：{said}", 0.9, hits=hits)
     return CheckResult(Verdict.PASS, "未出现禁止的表述", 0.85)
+
+
+def _weak_hits(conversation: Conversation, check: ForbiddenCheck, weak: WeakPhrases, eligible: list[int]) -> list[Hit]:
+    """Hits of the weak phrases that stand in their context (or in a scenario where they need none)."""
+    hits = find_hits(
+        conversation,
+        weak.patterns,
+        role=check.role,
+        turns=eligible,
+        negation_aware=check.negation_aware,
+        skip_reported=check.skip_quoting,
+        unless=check.unless,
+    )
+    if not hits or conversation.scenario in weak.scenarios:
+        return hits
+    turns = conversation.turns
+    return [
+        h
+        for h in hits
+        if any(
+            compiled(p).search(turns[i].text)
+            for i in range(max(0, h.turn - weak.context_turns), h.turn + 1)
+            for p in weak.context
+        )
+    ]
 
 
 def check_required(conversation: Conversation, check: RequiredCheck, _: DistressScorer) -> CheckResult:
@@ -106,6 +135,8 @@ def _where_due(conversation: Conversation, check: RequiredCheck, eligible: list[
 def check_order(conversation: Conversation, check: OrderCheck, _: DistressScorer) -> CheckResult:
     if skipped := _not_triggered(conversation, check.when):
         return skipped
+    if check.waived_by is not None and (waiver := matches(conversation, check.waived_by)):
+        return CheckResult(Verdict.NOT_APPLICABLE, "顺序要求被豁免（如接听人不是客户本人）", hits=waiver[:1])
     then_hits = matches(conversation, check.then)
     if not then_hits:
         return CheckResult(Verdict.NOT_APPLICABLE, "后续事件未发生")
@@ -246,15 +277,24 @@ def check_distress(conversation: Conversation, check: DistressCheck, scorer: Dis
     customer_turns = [i for i, t in enumerate(turns) if t.role is Role.CUSTOMER]
     ends_appeased = bool(customer_turns) and _appeased(turns[customer_turns[-1]].text, check, scorer)
     upset = 0
+    first_upset: int | None = None
     for i in customer_turns:
         score = scorer.score(turns[i].text)
         if score < check.threshold:
             continue
         upset += 1
+        first_upset = i if first_upset is None else first_upset
         replies = [k for k in range(i + 1, len(turns)) if turns[k].role is Role.AGENT][: check.within_agent_turns]
         if not replies:
             continue
         if find_hits(conversation, check.acknowledge, role=Role.AGENT, turns=replies, negation_aware=True):
+            continue
+        # The same grievance, already acknowledged earlier in the call: a renewed outburst below the intense level
+        # is part of that episode, not a new feeling left unanswered.
+        earlier = [k for k in range(first_upset + 1, i) if turns[k].role is Role.AGENT]
+        if score < check.intense and find_hits(
+            conversation, check.acknowledge, role=Role.AGENT, turns=earlier, negation_aware=True
+        ):
             continue
         # Ordinary upset is answered by taking the problem in hand, or shown answered by a calm, thankful close;
         # intense upset needs both (or an explicit acknowledgement).
@@ -273,13 +313,26 @@ def _appeased(text: str, check: DistressCheck, scorer: DistressScorer) -> bool:
 
 
 def check_semantic(conversation: Conversation, check: SemanticCheck, _: DistressScorer) -> CheckResult:
-    if check.when is not None and not matches(conversation, check.when, turns=window_turns(conversation, check.window)):
-        return CheckResult(Verdict.NOT_APPLICABLE, "触发条件未出现（the situation this rule covers did not occur）")
+    if check.when is not None:
+        triggers = matches(conversation, check.when, turns=window_turns(conversation, check.window))
+        if check.discharged_by is not None:
+            triggers = [h for h in triggers if not _discharged(conversation, h.turn, check.discharged_by)]
+        if not triggers:
+            return CheckResult(Verdict.NOT_APPLICABLE, "触发条件未出现（the situation this rule covers did not occur）")
     return CheckResult(
         Verdict.NOT_EVALUATED,
         "需要大模型语义判断，本次未配置大模型（semantic rule: no LLM configured）",
         confidence=0.0,
     )
+
+
+def _discharged(conversation: Conversation, turn: int, discharge: Matcher) -> bool:
+    """True when the agent turn just before or just after ``turn`` matches ``discharge``."""
+    turns = conversation.turns
+    before = next((k for k in range(turn - 1, -1, -1) if turns[k].role is Role.AGENT), None)
+    after = next((k for k in range(turn + 1, len(turns)) if turns[k].role is Role.AGENT), None)
+    adjacent = [k for k in (before, after) if k is not None and k != turn]
+    return bool(adjacent) and bool(matches(conversation, discharge, turns=adjacent))
 
 
 CHECKS: dict[str, Callable[[Conversation, Any, DistressScorer], CheckResult]] = {

@@ -39,10 +39,15 @@ class ScopeLexicon:
     saying_after: re.Pattern[str]
     opener: re.Pattern[str]
     closer: re.Pattern[str]
+    consequence: re.Pattern[str]
+    request_negator: re.Pattern[str]
+    request_verb: re.Pattern[str]
     negation_reach: int
     denial_reach: int
     reporting_reach: int
     conditional_reach: int
+    request_gap: int
+    request_reach: int
 
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> ScopeLexicon:
@@ -59,10 +64,15 @@ class ScopeLexicon:
             saying_after=re.compile(_alternation(doc["saying_after"])),
             opener=re.compile(_alternation(doc["conditional_openers"])),
             closer=re.compile(_alternation(doc["conditional_closers"])),
+            consequence=re.compile(_alternation(doc["consequence_openers"])),
+            request_negator=re.compile(_alternation(doc["request_negators"])),
+            request_verb=re.compile(_alternation(doc["request_verbs"])),
             negation_reach=int(doc["negation_reach"]),
             denial_reach=int(doc["denial_reach"]),
             reporting_reach=int(doc["reporting_reach"]),
             conditional_reach=int(doc["conditional_reach"]),
+            request_gap=int(doc["request_gap"]),
+            request_reach=int(doc["request_reach"]),
         )
 
 
@@ -101,7 +111,25 @@ def is_negated(text: str, start: int, end: int, lex: ScopeLexicon | None = None)
         between = before[m.end() :]
         if len(between) <= lex.negation_reach and _MASK not in between and not lex.breaker.search(between):
             return True
-    return bool(lex.denial.search(_clause_after(text, end, lex.denial_reach, lex)))
+    return _negated_request(text, start, lex) or bool(
+        lex.denial.search(_clause_after(text, end, lex.denial_reach, lex))
+    )
+
+
+def _negated_request(text: str, start: int, lex: ScopeLexicon) -> bool:
+    """A negated request verb governing the match from further away: "绝不会要求您提供短信验证码、密码或完整卡号"."""
+    before = _clause_before(text, start, lex.request_reach + lex.request_gap + 4, lex)
+    before = lex.not_negating.sub(lambda m: _MASK * len(m.group(0)), before)
+    for m in lex.request_negator.finditer(before):
+        verb = lex.request_verb.search(before, m.end())
+        if (
+            verb is not None
+            and verb.start() - m.end() <= lex.request_gap
+            and len(before) - verb.end() <= lex.request_reach
+            and _MASK not in before[m.end() : verb.start()]
+        ):
+            return True
+    return False
 
 
 def is_reported(
@@ -131,7 +159,11 @@ def is_conditional(text: str, start: int, end: int, lex: ScopeLexicon | None = N
     if opener is None or lex.closer.search(before[opener.end() :]):
         return False
     after = _clause_after(text, end, lex.conditional_reach, lex)
-    return bool(lex.closer.search(after))
+    if lex.closer.search(after):
+        return True
+    # Written text often puts the consequence in the next clause: "如果您希望本金更有保障，也可以考虑存单".
+    stop = lex.punctuation.search(text, end, end + lex.conditional_reach + 1)
+    return stop is not None and bool(lex.consequence.match(text, stop.end()))
 
 
 def _last(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
