@@ -10,8 +10,9 @@ scorecard's review_below_confidence).
 
 Modes: "rules" always; "rules+tier1" when tools.small_model provides SmallModelTier; "rules+tier1+llm" when
 an LLM is configured in settings (runs the product's QM graph). Conversations are redacted first, as in the
-product. `--errors` lists the misses and false alarms of the development part only (never held-out).
-Usage: python benchmarks/accuracy.py [--errors] [--codes] [--no-asr] [--no-stc3] [--no-llm] [--rules-only]
+product. `--errors` lists the misses and false alarms of the development part only (never held-out);
+`--dev-only` prints no held-out figure at all (for tuning sessions, which should not even see held-out aggregates).
+Usage: python benchmarks/accuracy.py [--errors] [--codes] [--no-asr] [--no-stc3] [--no-llm] [--rules-only] [--dev-only]
 """
 
 from __future__ import annotations
@@ -164,6 +165,7 @@ def run_mode(
     asr: bool,
     errors: bool,
     codes: bool,
+    parts: tuple[str, ...] = PARTS,
 ) -> None:
     review_below = card.thresholds.review_below_confidence
     forms = ("written", "asr") if asr else ("written",)
@@ -171,6 +173,8 @@ def run_mode(
     started = time.perf_counter()
     for conversation, gold in data:
         key = (writer_of(conversation.id), part_of(conversation.id))
+        if key[1] not in parts:
+            continue
         for form in forms:
             text = conversation if form == "written" else asr_style(conversation)
             tallies.setdefault((*key, form), Tally()).add(conversation.id, gold, judge(text), review_below)
@@ -182,7 +186,7 @@ def run_mode(
     table.add_column("semantic applies", justify="right")
     table.add_column("reach LLM", justify="right")
     writers = sorted({w for w, _, _ in tallies})
-    for part in PARTS:
+    for part in parts:
         totals = {form: Tally() for form in forms}
         for writer in [*writers, "all"]:
             rows = {}
@@ -281,6 +285,7 @@ def main(argv: list[str]) -> None:
             asr="--no-asr" not in argv,
             errors="--errors" in argv,
             codes="--codes" in argv,
+            parts=("dev",) if "--dev-only" in argv else PARTS,
         )
         if "--no-stc3" not in argv:
             run_stc3(name, judge, console)
