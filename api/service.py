@@ -65,13 +65,15 @@ class Service:
     def load_regulations(self) -> None:
         """Open (and if needed ingest) the regulation index and resolve the configured pack's clauses.
         Runs in a background thread at start-up; failures are reported by /readyz, never fatal."""
-        from graphs.wiring import open_regulation_index
+        from graphs.wiring import citation_cache_path, open_regulation_index
         from tools.citations import build_citation_table
 
         self.citations_status = "loading"
         try:
             index, report = open_regulation_index(self.settings)
-            table = build_citation_table(index, self.context.scorecard)
+            cache = citation_cache_path(self.settings, self.context.scorecard)
+            table = CitationTable.load(cache) if cache.exists() else build_citation_table(index, self.context.scorecard)
+            table.save(cache)
         except Exception as exc:  # the service keeps evaluating without clause texts
             log.exception("regulation index unavailable")
             self.citations_status = f"failed: {type(exc).__name__}: {exc}"

@@ -7,6 +7,7 @@ imported only by the function that needs them, so a command that uses none of th
 from __future__ import annotations
 
 import gc
+import hashlib
 import sqlite3
 import warnings
 from enum import Enum
@@ -136,15 +137,33 @@ def open_regulation_index(
     return index, ingest_corpus(index, settings.regulations_dir, progress=progress)
 
 
+def citation_cache_path(settings: Settings, scorecard: Scorecard) -> Path:
+    """Where a scorecard's resolved clauses are kept: keyed by the pack's version, the corpus text, the embedding
+    model and the index location, so any change resolves them again."""
+    digest = hashlib.sha256()
+    for part in (scorecard.version, settings.embedding_model, settings.qdrant_url or "embedded"):
+        digest.update(part.encode("utf-8") + b"\0")
+    for path in sorted(settings.regulations_dir.glob("*.md")):
+        digest.update(path.name.encode("utf-8") + b"\0" + path.read_bytes())
+    return settings.data_dir / "citations" / f"{scorecard.name}-{digest.hexdigest()[:16]}.json"
+
+
 def citation_table(settings: Settings, scorecard: Scorecard, *, progress: Progress | None = None) -> CitationTable:
-    """Open the index (ingesting the corpus on first use), resolve the scorecard's clauses once, close it."""
+    """The scorecard's clauses: from the cache when this pack and corpus were resolved before (no index needed,
+    so this works beside a server holding the embedded index), else from the index (ingesting the corpus on
+    first use), then cached."""
     from tools.citations import build_citation_table
 
+    cache = citation_cache_path(settings, scorecard)
+    if cache.exists():
+        return CitationTable.load(cache)
     index, _ = open_regulation_index(settings, progress=progress)
     try:
-        return build_citation_table(index, scorecard)
+        table = build_citation_table(index, scorecard)
     finally:
         index.client.close()  # embedded Qdrant locks its folder: release it for other processes
+    table.save(cache)
+    return table
 
 
 def checkpoint_serializer() -> JsonPlusSerializer:

@@ -7,7 +7,9 @@ shared by worker processes that never open the vector store.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.models import Citation, Dimension
@@ -24,6 +26,34 @@ class CitationTable:
     scorecard_version: str
     by_rule: dict[str, list[Citation]] = field(default_factory=dict)
     retrieved: dict[tuple[str, str | None], list[Citation]] = field(default_factory=dict)
+
+    def save(self, path: Path) -> None:
+        """Write the table as JSON (a cache: the same pack and corpus always resolve to the same clauses)."""
+        document = {
+            "scorecard_version": self.scorecard_version,
+            "by_rule": {rule: [c.model_dump(mode="json") for c in cs] for rule, cs in self.by_rule.items()},
+            "retrieved": [
+                {"rule": rule, "scenario": scenario, "citations": [c.model_dump(mode="json") for c in cs]}
+                for (rule, scenario), cs in self.retrieved.items()
+            ],
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".partial")
+        partial.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+        partial.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> CitationTable:
+        """A table written by `save`."""
+        document = json.loads(path.read_text(encoding="utf-8"))
+        return cls(
+            scorecard_version=document["scorecard_version"],
+            by_rule={rule: [Citation.model_validate(c) for c in cs] for rule, cs in document["by_rule"].items()},
+            retrieved={
+                (entry["rule"], entry["scenario"]): [Citation.model_validate(c) for c in entry["citations"]]
+                for entry in document["retrieved"]
+            },
+        )
 
     def for_rule(self, rule_id: str, scenario: str | None) -> list[Citation]:
         """The clauses a failure of this rule breaks (empty when none are known)."""

@@ -187,3 +187,21 @@ def test_dry_run_stores_nothing(qm_context: QMContext) -> None:
     assert output["evaluation"].auto_failed and output["tickets"]
     assert qm_context.store is not None and qm_context.store.evaluations(tenant="default") == []
     assert qm_context.store.pii_values(tenant="default", conversation_id="dry") == {}
+
+
+def test_citation_tables_round_trip_through_their_cache_file(qm_context: QMContext, tmp_path: Path) -> None:
+    from core.models import Citation
+    from tools.citations import CitationTable
+
+    clause = Citation(clause_id="商业银行法-第29条", title="商业银行法", article="第29条", text="……", source="rule")
+    found = Citation(clause_id="消费者权益保护法-第20条", title="消保法", article="第20条", text="……", source="retrieval")
+    table = CitationTable(
+        scorecard_version=qm_context.scorecard.version,
+        by_rule={"ID-VERIFY-BEFORE-DISCLOSE": [clause]},
+        retrieved={("LN-REPAYMENT-TERMS", None): [found], ("LN-REPAYMENT-TERMS", "loan"): [found]},
+    )
+    table.save(tmp_path / "c" / "t.json")
+    again = CitationTable.load(tmp_path / "c" / "t.json")
+    assert again == table
+    assert again.for_rule("LN-REPAYMENT-TERMS", "collection") == [found]  # falls back to the scenario-free lookup
+    assert again.for_rule("ID-VERIFY-BEFORE-DISCLOSE", None) == [clause]
