@@ -71,6 +71,10 @@ LOOK_ALIKES = [
     ),
     # C03: a hypothesis whose consequence opens the next clause asserts nothing.
     ("wealth_sales", "坐席：这款不保本，净值会波动。如果您希望本金更有保障，也可以考虑大额存单。", "C03"),
+    # ASR: "就是" is a filler in speech, not a likening verb.
+    ("wealth_sales", "坐席：嗯这个一年不能取所以您担心用钱的话就是可以理财和存单各放一半", "C05"),
+    # ASR writes 你 for 您: the next step offered still counts.
+    ("complaint", "客户：我转的钱到现在没到账。\n坐席：好的我帮你提交核查然后有结果联系你", "B03"),
     # C02: a loss disclosed in plain words.
     (
         "telemarketing",
@@ -159,7 +163,7 @@ def test_ordinary_talk_does_not_reach_the_llm(engine: RuleEngine, scenario: str,
 
 
 def test_real_triggers_still_reach_the_llm(engine: RuleEngine) -> None:
-    likened = _verdicts(engine, "坐席：这个您就理解成存了个定期，跟定期存款是一样的。", "wealth_sales")
+    likened = _verdicts(engine, "坐席：这个您可以理解成一个长期的存钱计划。", "wealth_sales")
     assert likened["WS-MISLEADING-COMPARISON-SEMANTIC"] is Verdict.NOT_EVALUATED
     hedged = _verdicts(
         engine,
@@ -185,3 +189,24 @@ def test_a_condition_whose_consequence_opens_the_next_clause() -> None:
     plain = "本金更有保障，也可以考虑存单"
     start = plain.index("本金更有保障")
     assert not is_conditional(plain, start, start + 6)
+
+
+PARAPHRASES = [
+    # C11: structuring below the reporting line, helped along.
+    (
+        "service",
+        "客户：我有三十万现金，拆成几天存，每次四万多，这样就不用登记了吧？\n坐席：对，每天不超过五万就行。",
+        "C11",
+    ),
+    # X02: the customer ends barring further calls.
+    ("telemarketing", "坐席：那我下周再联系您。\n客户：不需要，不要再打电话了！", "X02"),
+    # S01: dismissing a complaint.
+    ("collection", "客户：你这什么态度，我要投诉。\n坐席：投诉去吧，该还的还得还。", "S01"),
+    # C05: likening to saving money.
+    ("telemarketing", "坐席：这个保险每年交两万，相当于存钱，到期还多给您一笔。", "C05"),
+]
+
+
+@pytest.mark.parametrize(("scenario", "text", "code"), PARAPHRASES)
+def test_paraphrases_and_asr_forms_are_caught(engine: RuleEngine, scenario: str, text: str, code: str) -> None:
+    assert code in _failed_codes(engine, text, scenario)
