@@ -171,16 +171,18 @@ def run_mode(
     forms = ("written", "asr") if asr else ("written",)
     tallies: dict[tuple[str, str, str], Tally] = {}
     started = time.perf_counter()
+    judged = 0
     for conversation, gold in data:
         key = (writer_of(conversation.id), part_of(conversation.id))
         if key[1] not in parts:
             continue
+        judged += 1
         for form in forms:
             text = conversation if form == "written" else asr_style(conversation)
             tallies.setdefault((*key, form), Tally()).add(conversation.id, gold, judge(text), review_below)
     seconds = time.perf_counter() - started
 
-    table = Table(title=f"{name}: micro P/R/F1 over (conversation, code); {len(data)} conversations, {seconds:.1f} s")
+    table = Table(title=f"{name}: micro P/R/F1 over (conversation, code); {judged} conversations, {seconds:.1f} s")
     for header in ("set", "part", "n", "P", "R", "F1", "clean FA", "ASR P", "ASR R", "ASR F1", "ΔF1", "ASR FA"):
         table.add_column(header, justify="left" if header in ("set", "part") else "right")
     table.add_column("semantic applies", justify="right")
