@@ -26,6 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
     delete,
     insert,
+    inspect,
     select,
 )
 from sqlalchemy.engine import Engine
@@ -167,6 +168,7 @@ class Store:
         self.engine = engine
         self.vault = vault
         Base.metadata.create_all(engine)
+        _check_schema(engine)
         self._sessions = sessionmaker(engine, expire_on_commit=False)
 
     @classmethod
@@ -392,6 +394,20 @@ class Store:
             pks = list(s.scalars(select(ConversationRow.pk).where(ConversationRow.created_at < cutoff)))
             _erase(s, pks)
             return len(pks)
+
+
+def _check_schema(engine: Engine) -> None:
+    """A database made by an older version lacks columns this one writes: say so instead of failing mid-batch."""
+    inspector = inspect(engine)
+    for table in Base.metadata.sorted_tables:
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        missing = [column.name for column in table.columns if column.name not in present]
+        if missing:
+            raise StoreError(
+                f"the database {engine.url.render_as_string(hide_password=True)} was made by an older version of "
+                f"Zhijian (table {table.name} lacks {', '.join(missing)}); there are no migrations yet: move it "
+                "aside (or use another --data-dir / --db) and re-evaluate"
+            )
 
 
 def _erase(s: Session, pks: list[int]) -> None:

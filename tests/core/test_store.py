@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import select
 
 from agents.qm.context import QMContext
@@ -90,3 +92,17 @@ def test_erasure_and_retention_remove_everything_about_a_conversation(store: Sto
     assert store.purge_older_than(30) == 0
     assert store.purge_older_than(30, now=utc_now() + timedelta(days=31)) == 1
     assert store.evaluations(tenant="default") == []
+
+
+def test_a_database_from_an_older_version_is_refused_with_the_way_out(tmp_path: Path) -> None:
+    import sqlite3
+
+    import pytest
+
+    from core.errors import StoreError
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as db:
+        db.execute("create table evaluations (id varchar(64) primary key, tenant varchar(100))")
+    with pytest.raises(StoreError, match=r"older version.*evaluations lacks"):
+        Store.from_url(f"sqlite:///{path}")

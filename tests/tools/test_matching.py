@@ -72,3 +72,14 @@ def test_a_trigger_can_match_the_affirmative_or_the_negated_form() -> None:
     literal = Matcher(patterns=["手续费"], role=Role.AGENT, negation_aware=False)
     assert matches(conversation, aware) == []  # "no fee" is not a fee being charged…
     assert [h.turn for h in matches(conversation, literal)] == [0]  # …but it is a statement about fees
+
+
+def test_the_combined_prefilter_finds_exactly_what_the_patterns_find() -> None:
+    from tools.rules.matching import any_of, find_hits
+
+    patterns = ["保本", "稳赚(不赔)?", "零风险"]
+    call = transcript("坐席：这款产品保本，稳赚不赔。\n客户：真的吗？\n坐席：零风险的，放心。\n坐席：您好。")
+    hits = find_hits(call, patterns, role=None)
+    assert [(h.turn, h.start, h.end) for h in hits] == [(0, 4, 6), (0, 7, 11), (2, 0, 3)]
+    assert any_of(tuple(patterns)) is not None and any_of(("保本",)) is None
+    assert any_of(("a(", "b")) is None  # not combinable: each pattern is then tried alone (and fails loudly)
