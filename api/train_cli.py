@@ -135,7 +135,7 @@ def train(
     cv = model.manifest["cross_validation"]
     typer.echo(f"tier-1 model {model.version} → {out}")
     typer.echo(f"  {len(units)} units from {len(dev)} labelled conversations; {time.perf_counter() - started:.1f} s")
-    for name in ("rules", "rules_tier1", "rules_tier1_nested"):
+    for name in ("rules", "rules_tier1", "rules_tier1_nested", "tier1_alone_nested"):
         typer.echo(f"  cross-validated {name}: {cv[name]}")
     active = [p.code for p in model.policies if p.threshold is not None]
     vetoes = [p.code for p in model.policies if p.veto is not None]

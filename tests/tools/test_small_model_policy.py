@@ -156,3 +156,20 @@ def test_train_cli_imports_nothing_heavy_and_agrees_with_the_model_paths() -> No
     from tools.small_model.model import DEFAULT_MODEL_DIR
 
     assert train_cli.DEFAULT_MODEL_DIR == DEFAULT_MODEL_DIR and train_cli.PACKAGED_RULE_PACK == PACKAGED_RULE_PACK
+
+
+def test_a_threshold_is_chosen_on_every_call_when_the_rules_already_catch_the_development_ones() -> None:
+    # Rules tuned on the development part fail all three X02 calls there: with only rule misses to learn from,
+    # tier 1 could never add an X02 failure on calls the rules miss elsewhere.
+    dev = [_conversation(f"D00{i}", {"X02"}, [_finding("X02", Verdict.FAIL, [5])], "D") for i in range(3)]
+    dev += [_conversation(f"E00{i}", set(), [], "E") for i in range(5)]
+    best = {"D000": 0.9, "D001": 0.8, "D002": 0.7, "E000": 0.6, "E001": 0.2, "E002": 0.1, "E003": 0.1, "E004": 0.1}
+    evidence = {
+        (c.id, "X02"): CodeEvidence(best[c.id], bool(c.rule_findings), 0.5 if c.rule_findings else None) for c in dev
+    }
+    platt = {"X02": (1.0, 0.0)}
+    assert choose_policies(["X02"], evidence, dev, platt, SETTINGS)[0].threshold == 0.7
+    only_misses = dataclasses.replace(SETTINGS, standalone=False)
+    assert choose_policies(["X02"], evidence, dev, platt, only_misses)[0].threshold is None
+    policies = choose_policies(["X02"], evidence, dev, platt, SETTINGS)
+    assert [c.id for c in dev if replay(c, policies, evidence, with_rules=False)] == ["D000", "D001", "D002"]

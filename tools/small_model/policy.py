@@ -45,6 +45,9 @@ class PolicySettings:
     written_precision: float | None = None  # None: the dev conversations alone gate a code
     written_recall: float = 0.5
     veto_margin: float = 0.5  # the veto sits at this fraction of the lowest true rule failure's probability
+    # True: a code's threshold is chosen on every development conversation (the classifier's own precision), not
+    # only on those the rules passed — rules tuned on the development part leave too few misses there to learn from.
+    standalone: bool = True
 
 
 @dataclass(frozen=True)
@@ -135,9 +138,9 @@ def choose_policies(
         false_hits: list[float] = []
         for conversation in dev:
             seen = evidence[(conversation.id, code)]
-            if not seen.rule_failed:
+            if settings.standalone or not seen.rule_failed:
                 additions.append((seen.best, code in conversation.gold))
-            elif seen.rule_evidence is not None:
+            if seen.rule_failed and seen.rule_evidence is not None:
                 (true_hits if code in conversation.gold else false_hits).append(seen.rule_evidence)
         policies.append(
             CodePolicy(
@@ -153,9 +156,19 @@ def choose_policies(
 
 
 def replay(
-    conversation: DevConversation, policies: Sequence[CodePolicy], evidence: Mapping[tuple[str, str], CodeEvidence]
+    conversation: DevConversation,
+    policies: Sequence[CodePolicy],
+    evidence: Mapping[tuple[str, str], CodeEvidence],
+    *,
+    with_rules: bool = True,
 ) -> set[str]:
-    """The codes a development conversation fails with rules and tier 1 under `policies`."""
+    """The codes a development conversation fails with rules and tier 1 under `policies` (or tier 1 alone)."""
+    if not with_rules:
+        return {
+            p.code
+            for p in policies
+            if p.threshold is not None and evidence[(conversation.id, p.code)].best >= p.threshold
+        }
     codes = {f.code for f in conversation.rule_findings if f.verdict is Verdict.FAIL}
     for policy in policies:
         seen = evidence[(conversation.id, policy.code)]
@@ -205,6 +218,8 @@ def nested_replay(
     platt: Mapping[str, tuple[float, float]],
     settings: PolicySettings,
     written: Mapping[str, Sequence[tuple[float, bool]]] | None = None,
+    *,
+    with_rules: bool = True,
 ) -> dict[str, set[str]]:
     """Codes of each development conversation with policies chosen on the other writers' conversations only."""
     predicted: dict[str, set[str]] = {}
@@ -213,5 +228,5 @@ def nested_replay(
         policies = choose_policies(codes, evidence, others, platt, settings, written)
         for conversation in dev:
             if conversation.writer == writer:
-                predicted[conversation.id] = replay(conversation, policies, evidence)
+                predicted[conversation.id] = replay(conversation, policies, evidence, with_rules=with_rules)
     return predicted

@@ -9,6 +9,7 @@ policies (`tools.small_model.policy`)."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import time
@@ -46,7 +47,7 @@ JUDGED_CODES = (
     "C09", "C10", "C11", "C12", "S01", "S02", "X01", "X02",
 )  # fmt: skip
 # Codes about how the call ends: only the last units of the code's role may add a failure.
-END_WINDOWS = (("X02", 2), ("B03", 3))
+END_WINDOWS = (("X02", 3), ("B03", 3))
 
 
 @dataclass(frozen=True)
@@ -66,13 +67,14 @@ class TrainingConfig:
     rule_weight: float = 1.0
     sample_weight: float = 1.0
     windows: tuple[tuple[str, int], ...] = END_WINDOWS
-    target_precision: float = 0.85
+    target_precision: float = 0.9
     min_true_positives: int = 2
     floor: float = 0.5
     veto_ceiling: float = 0.2
     written_precision: float | None = 0.9
     written_recall: float = 0.5
     veto_margin: float = 0.5
+    standalone: bool = True
 
     def policy_settings(self) -> PolicySettings:
         """The part of the configuration that policy selection uses."""
@@ -85,6 +87,7 @@ class TrainingConfig:
             self.written_precision,
             self.written_recall,
             self.veto_margin,
+            self.standalone,
         )
 
 
@@ -285,13 +288,17 @@ def train(
     report.rule_codes = {c.id: replay(c, [], evidence) for c in dev}
     report.oof_codes = {c.id: replay(c, policies, evidence) for c in dev}
     report.nested_codes = nested_replay(config.codes, evidence, dev, platt, settings, written)
+    alone = nested_replay(config.codes, evidence, dev, platt, settings, written, with_rules=False)
     report.figures = {
         "rules": figures(dev, report.rule_codes),
         "rules_tier1": figures(dev, report.oof_codes),
         "rules_tier1_nested": figures(dev, report.nested_codes),
+        # Tier 1 alone, restricted to the codes it judges: how well it would stand without rules tuned on dev.
+        "tier1_alone_nested": figures([dataclasses.replace(c, gold=c.gold & set(config.codes)) for c in dev], alone),
         "note": (
             "out-of-fold by writer on the development part; rules_tier1: policies chosen on the same predictions; "
-            "rules_tier1_nested: policies chosen on the other writers' conversations only"
+            "rules_tier1_nested: policies chosen on the other writers' conversations only; tier1_alone_nested: the "
+            "same without the rules, over the codes tier 1 judges"
         ),
     }
 
