@@ -12,7 +12,7 @@ _NOISE = re.compile(r"[\s\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uf
 _FILLERS = re.compile(r"[嗯呃唔]+")
 
 # Characters a recogniser writes interchangeably (and writers too): folded to one form.
-_FOLD = str.maketrans({"您": "你", "帐": "账"})
+_FOLD = str.maketrans({"您": "你", "帐": "账", "它": "他", "作": "做"})
 NGRAM_RANGE = (1, 3)
 
 
