@@ -23,6 +23,8 @@ class Base(DeclarativeBase):
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
+    # SQLAlchemy issues BEGIN itself (below), so the driver must not open transactions on its own.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     # WAL + NORMAL: a commit survives a process crash; only an OS crash can lose the last transactions.
@@ -30,6 +32,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def _begin_immediate(connection: Any) -> None:
+    # A deferred transaction that reads, then writes, fails at once with "database is locked" when another
+    # process wrote in between (WAL snapshot conflict); taking the write lock up front makes it wait instead
+    # (busy_timeout), so two processes on one database never lose a write.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -55,6 +64,7 @@ def create_db_engine(url: str) -> Engine:
             os.chmod(path, 0o600)
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _begin_immediate)
         return engine
     try:
         return create_engine(url, pool_pre_ping=True)
