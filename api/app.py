@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool = True) -
         )
         app.state.service = service
         if settings.citations:  # the corpus may need indexing (minutes on a cold start): never block start-up
+            service.citations_status = "loading"
             threading.Thread(target=service.load_regulations, name="regulations", daemon=True).start()
         app.state.coach = None  # practice sessions load an embedding model: made on first use (api/routes/coach.py)
         worker = JobWorker(service, threads=settings.job_workers)

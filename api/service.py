@@ -11,7 +11,7 @@ import logging
 import secrets
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from agents.qm.context import QMContext
 from core.errors import ZhijianError
@@ -138,7 +138,7 @@ class Service:
         """The supervisor with the QM context of this request."""
         return self.evaluator.with_qm(self.context_for(tenant, scorecard, dry_run=dry_run))
 
-    def readiness(self) -> dict[str, Any]:
+    def readiness(self) -> dict[str, str]:
         """What /readyz reports beyond the database."""
         card = self.context.scorecard
         return {"rule_pack": f"{card.name} {card.version}", "citations": self.citations_status}

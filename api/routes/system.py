@@ -14,7 +14,7 @@ from api.schemas import Token
 from core.access import Action, Principal
 from core.accounts import authenticate_user
 from core.models import Citation
-from tools.regulations import RegulationFilter
+from tools.regulation_query import RegulationFilter
 
 router = APIRouter(dependencies=[Depends(known_query_only)])
 
@@ -24,14 +24,16 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", tags=["system"], summary="The database answers")
+@router.get("/readyz", tags=["system"], summary="The database answers; whether regulation clauses are loaded")
 def readyz(service: ServiceDep) -> dict[str, str]:
+    """Ready once the database answers. Evaluations run meanwhile; `citations` says whether clause texts are
+    attached yet (`loading` while the corpus is indexed in the background, `ready`, `disabled`, `failed: …`)."""
     try:
         with service.store.session() as s:
             s.execute(text("select 1"))
     except Exception as exc:  # readiness reports, it does not raise
         raise HTTPException(503, f"database not ready: {type(exc).__name__}") from None
-    return {"status": "ready", "rule_pack": f"{service.context.scorecard.name} {service.context.scorecard.version}"}
+    return {"status": "ready", **service.readiness()}
 
 
 @router.post(
@@ -64,5 +66,12 @@ def search(
     scenario: str | None = None,
 ) -> list[Citation]:
     if service.regulations is None:
-        raise HTTPException(503, "the regulation knowledge base is not enabled (ZHIJIAN_CITATIONS=false)")
+        status = service.citations_status
+        if status == "loading":
+            raise HTTPException(
+                503, "the regulation corpus is still being indexed; try again shortly", headers={"Retry-After": "10"}
+            )
+        if status == "disabled":
+            raise HTTPException(503, "the regulation knowledge base is not enabled (ZHIJIAN_CITATIONS=false)")
+        raise HTTPException(503, f"the regulation knowledge base is unavailable ({status})")
     return service.regulations.search(q, k=k, filters=RegulationFilter(regulations=regulation, scenario=scenario))
