@@ -6,10 +6,8 @@ imported only by the function that needs them, so a command that uses none of th
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import sqlite3
-import warnings
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -115,19 +113,14 @@ def open_regulation_index(
 
     Raises RegulationIndexBusy when the embedded index is held by another process."""
     from core.embeddings import build_embedding
-    from core.vectors import open_qdrant
+    from core.vectors import VectorStoreBusy, open_qdrant
     from knowledge.regulations.ingest import ingest_corpus
     from tools.regulations import RegulationIndex
     from tools.sparse import SparseEncoder
 
     try:
         client = open_qdrant(settings)
-    except RuntimeError as exc:
-        if "already accessed" not in str(exc):
-            raise
-        with warnings.catch_warnings():  # the half-made client leaves its lock file open: close it quietly
-            warnings.simplefilter("ignore", ResourceWarning)
-            gc.collect()
+    except VectorStoreBusy:
         raise RegulationIndexBusy(
             f"the regulation index in {settings.resolved_qdrant_path} is in use by another process "
             "(a running `zhijian serve`?): run with --no-citations, or point both at a Qdrant server "
