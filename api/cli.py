@@ -16,6 +16,7 @@ import typer
 from api import coach_cli, insight_cli, train_cli
 from api.admin_cli import admin, check_database_url, serve
 from api.kb_cli import kb
+from api.options import settings_from_options
 from api.privacy_cli import privacy
 from api.progress import progress_bar
 from api.render import console, evaluation_panel, summary_table
@@ -50,14 +51,7 @@ EXIT_FAILED = 2
 
 
 def _settings(data_dir: Path | None, rule_pack: Path | None, database_url: str | None) -> Settings:
-    overrides: dict[str, Any] = {}
-    if data_dir is not None:
-        overrides["data_dir"] = data_dir
-    if rule_pack is not None:
-        overrides["rule_pack"] = rule_pack
-    if database_url is not None:
-        overrides["database_url"] = database_url
-    return Settings(**overrides)
+    return settings_from_options(data_dir, database_url, rule_pack)
 
 
 @dataclass

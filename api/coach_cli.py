@@ -8,10 +8,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import typer
 
+from api.options import settings_from_options
 from api.render import console
 from core.access import AccessRole, Principal
 from core.errors import ZhijianError
@@ -40,12 +41,7 @@ Format = Annotated[OutputFormat, typer.Option("--format", "-f", help="table for 
 
 
 def _settings(data_dir: Path | None, database_url: str | None) -> Settings:
-    overrides: dict[str, Any] = {}
-    if data_dir is not None:
-        overrides["data_dir"] = data_dir
-    if database_url is not None:
-        overrides["database_url"] = database_url
-    return Settings(**overrides)
+    return settings_from_options(data_dir, database_url)
 
 
 @contextmanager

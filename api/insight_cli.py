@@ -6,13 +6,14 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.panel import Panel
 
 from agents.insight.answer import InsightAnswer
+from api.options import settings_from_options
 from core.access import AccessRole, Principal
 from core.errors import ZhijianError
 from core.llm import build_chat_model
@@ -47,12 +48,7 @@ Tenant = Annotated[str | None, typer.Option(help="Tenant to analyse (default: th
 
 
 def _settings(data_dir: Path | None, database_url: str | None) -> Settings:
-    overrides: dict[str, Any] = {}
-    if data_dir is not None:
-        overrides["data_dir"] = data_dir
-    if database_url is not None:
-        overrides["database_url"] = database_url
-    return Settings(**overrides)
+    return settings_from_options(data_dir, database_url)
 
 
 def _principal(settings: Settings, tenant: str | None) -> Principal:

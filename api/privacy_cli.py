@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from api.options import settings_from_options
 from api.render import console
 from core.settings import Settings
 
@@ -17,12 +18,7 @@ err = console(stderr=True)
 
 
 def _settings(data_dir: Path | None, database_url: str | None) -> Settings:
-    overrides: dict[str, object] = {}
-    if data_dir is not None:
-        overrides["data_dir"] = data_dir
-    if database_url is not None:
-        overrides["database_url"] = database_url
-    return Settings(**overrides)  # type: ignore[arg-type]
+    return settings_from_options(data_dir, database_url)
 
 
 def forget_checkpoints(path: Path, *, tenant: str, conversation_id: str) -> int:
