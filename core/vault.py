@@ -7,6 +7,7 @@ the database alone (or its -wal file) reveals no personal data. ``secure_file`` 
 from __future__ import annotations
 
 import os
+import secrets
 import stat
 from pathlib import Path
 
@@ -29,13 +30,20 @@ def secure_file(path: Path) -> None:
 
 def _create_key_file(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    # O_EXCL: two processes starting at once must not both write a key; the loser reads the winner's.
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _PRIVATE)
-    except FileExistsError:
-        return
+    # The key is written to a private temporary file, then linked into place: a link fails when the file exists,
+    # so of two processes starting at once only one key wins, and no reader ever sees a half-written file.
+    partial = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _PRIVATE)
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(Fernet.generate_key())
+        handle.flush()
+        os.fsync(handle.fileno())
+    try:
+        os.link(partial, path)
+    except FileExistsError:
+        pass  # another process created it first: theirs is the key
+    finally:
+        partial.unlink()
 
 
 class VaultCipher:

@@ -85,3 +85,5 @@ def test_the_cli_says_how_to_go_on_when_a_server_holds_the_regulation_index(tmp_
     finally:
         holder.kill()
         holder.wait()
+        if holder.stdout is not None:
+            holder.stdout.close()

@@ -65,3 +65,19 @@ def test_secure_file_makes_a_data_file_private(tmp_path: Path) -> None:
     secure_file(db)
     assert _mode(db) == 0o600
     secure_file(tmp_path / "absent.db-wal")  # a missing file is not an error
+
+
+def test_processes_starting_together_agree_on_one_complete_key(tmp_path: Path) -> None:
+    """Before: the second of two CLIs read the key file while the first was still writing it ('is empty')."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    path = tmp_path / "vault.key"
+    with ProcessPoolExecutor(4) as pool:
+        tokens = list(pool.map(_encrypt_with_key_file, [path] * 8))
+    cipher = VaultCipher.from_key_file(path)
+    assert {cipher.decrypt(t) for t in tokens} == {"13812345678"}
+    assert [p.name for p in tmp_path.iterdir()] == ["vault.key"]
+
+
+def _encrypt_with_key_file(path: Path) -> str:
+    return VaultCipher.from_key_file(path).encrypt("13812345678")
