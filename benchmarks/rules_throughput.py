@@ -61,9 +61,10 @@ def tree_rss_mb(pid: int) -> float:
     return total / 1024 / 1024
 
 
-def run_cli(path: Path, data_dir: Path, *, citations: bool) -> tuple[float, int, float]:
+def run_cli(path: Path, data_dir: Path, database: Path, *, citations: bool) -> tuple[float, int, float]:
     """(seconds, lines written, peak MB of the process tree) of `zhijian evaluate --format json`."""
     args = [str(ZHIJIAN), "evaluate", str(path), "--format", "json", "--data-dir", str(data_dir)]
+    args += ["--db", f"sqlite:///{database}"]
     if not citations:
         args.append("--no-citations")
     peak = [0.0]
@@ -118,12 +119,19 @@ def main(n: int = 10_000) -> None:
         elapsed = time.perf_counter() - started
         print(f"supervisor → QM graph with the SQLite store, one process: {len(stored) / elapsed:,.0f} conversations/s")
 
+        # The regulation corpus is indexed and the pack's clauses resolved once (as on any installation), then every
+        # batch writes to a fresh database: the figures are the steady state of `zhijian evaluate`.
+        shared = Path(tmp) / "cli"
+        warm = Path(tmp) / "warm.jsonl"
+        warm.write_text(json.dumps(conversations[0].model_dump(mode="json", exclude_none=True), ensure_ascii=False))
+        seconds, _, _ = run_cli(warm, shared, shared / "warm.db", citations=True)
+        print(f"first use: regulation corpus indexed and clauses resolved in {seconds:.0f} s")
         for size in (n // 4, n):
             path = Path(tmp) / f"batch-{size}.jsonl"
             with path.open("w", encoding="utf-8") as f:
                 for c in conversations[:size]:
                     f.write(json.dumps(c.model_dump(mode="json", exclude_none=True), ensure_ascii=False) + "\n")
-            seconds, lines, peak = run_cli(path, Path(tmp) / f"cli-{size}", citations=True)
+            seconds, lines, peak = run_cli(path, shared, shared / f"batch-{size}.db", citations=True)
             print(
                 f"zhijian evaluate --format json, {size:,} conversations, stored, citations on: "
                 f"{lines:,} lines in {seconds:.1f} s = {lines / seconds:,.0f} conversations/s (whole process, "

