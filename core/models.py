@@ -174,7 +174,8 @@ class Conversation(BaseModel):
     notes: list[str] = Field(default_factory=list, description="Facts about how the transcript was made.")
     voice: VoiceMetrics | None = Field(default=None, description="Timing and voice metrics of a recording.")
     transcript_quality: TranscriptQuality | None = Field(
-        default=None, description="ASR quality gate of a recording; a transcript below it is not scored with confidence."
+        default=None,
+        description="ASR quality gate of a recording; a transcript below it is not scored with confidence.",
     )
 
     @model_validator(mode="before")

@@ -194,7 +194,9 @@ def test_citation_tables_round_trip_through_their_cache_file(qm_context: QMConte
     from tools.citations import CitationTable
 
     clause = Citation(clause_id="商业银行法-第29条", title="商业银行法", article="第29条", text="……", source="rule")
-    found = Citation(clause_id="消费者权益保护法-第20条", title="消保法", article="第20条", text="……", source="retrieval")
+    found = Citation(
+        clause_id="消费者权益保护法-第20条", title="消保法", article="第20条", text="……", source="retrieval"
+    )
     table = CitationTable(
         scorecard_version=qm_context.scorecard.version,
         by_rule={"ID-VERIFY-BEFORE-DISCLOSE": [clause]},
