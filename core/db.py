@@ -26,11 +26,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
     # SQLAlchemy issues BEGIN itself (below), so the driver must not open transactions on its own.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
+    # The busy timeout first: switching to WAL needs a lock that another process may briefly hold.
+    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA journal_mode=WAL")
     # WAL + NORMAL: a commit survives a process crash; only an OS crash can lose the last transactions.
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
 
 
@@ -62,7 +63,7 @@ def create_db_engine(url: str) -> Engine:
             if not path.exists():
                 path.touch(mode=0o600)
             os.chmod(path, 0o600)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _begin_immediate)
         return engine
