@@ -9,6 +9,7 @@ not-evaluated rule (passes live only in the evaluation's ``verdicts``), bulk-ins
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -157,6 +158,8 @@ class VaultCodec(Protocol):
 
     def decrypt(self, token: str) -> str: ...
 
+    def pseudonym(self, value: str) -> str: ...
+
 
 _SCORE_COLUMNS = {d: d.value for d in Dimension}
 
@@ -241,6 +244,12 @@ class Store:
         s.add(row)
         s.flush()
         return row.pk
+
+    def pseudonym(self, value: str) -> str:
+        """A stable stand-in for a personal value used as a key (keyed by the vault key when there is one)."""
+        if self.vault is not None:
+            return self.vault.pseudonym(value)
+        return hashlib.sha256(value.encode("utf-8")).hexdigest()[:20]
 
     def pii_values(self, *, tenant: str, conversation_id: str) -> dict[str, str]:
         """The vault of a conversation (for an authorised re-identification, never for a model)."""

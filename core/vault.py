@@ -6,6 +6,8 @@ the database alone (or its -wal file) reveals no personal data. ``secure_file`` 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 import stat
@@ -50,6 +52,7 @@ class VaultCipher:
     """Encrypts and decrypts vault values (authenticated encryption: AES-128-CBC + HMAC-SHA256, Fernet)."""
 
     def __init__(self, key: bytes) -> None:
+        self._mac_key = hashlib.sha256(b"zhijian-pseudonym:" + key).digest()
         try:
             self._fernet = Fernet(key)
         except ValueError as exc:
@@ -75,6 +78,11 @@ class VaultCipher:
             raise VaultKeyError(
                 f"the vault key file {path} does not hold a valid key; restore it from a backup"
             ) from exc
+
+    def pseudonym(self, value: str) -> str:
+        """A stable, keyed stand-in for ``value`` (HMAC-SHA256): equal values map alike, and without the key file
+        it cannot be reversed by trying every phone number."""
+        return hmac.new(self._mac_key, value.encode("utf-8"), hashlib.sha256).hexdigest()[:20]
 
     def encrypt(self, value: str) -> str:
         """An opaque token (ASCII) for ``value``; a new random IV each time, so equal values give different tokens."""

@@ -16,7 +16,9 @@ from typing import Any
 from core.models import Conversation
 from core.store import Store, VaultEntry
 from tools.normalize import normalize_text
-from tools.redact import redact_conversation
+from tools.redact import find_pii, redact_conversation
+
+CONVERSATION_ID_PLACEHOLDER = "[会话编号#1]"
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,10 @@ class Received:
 
     conversation: Conversation
     content_hash: str
+
+
+def _unkeyed(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()[:20]
 
 
 def recording_hash(audio: bytes, fields: dict[str, Any]) -> str:
@@ -51,6 +57,12 @@ def receive(conversation: Conversation, *, store: Store | None, content_hash: st
     fingerprint = content_hash or conversation.content_hash()
     redacted, vault = redact_conversation(normalize_conversation(conversation))
     entries: list[VaultEntry] = [(token, kind.name, value) for token, (kind, value) in vault.entries.items()]
+    if find_pii([normalize_text(conversation.id)])[0]:
+        # An id that carries personal data (a phone number as the call id) is replaced by a keyed pseudonym; the
+        # original goes to the vault like any other value.
+        stand_in = store.pseudonym(conversation.id) if store is not None else _unkeyed(conversation.id)
+        entries.append((CONVERSATION_ID_PLACEHOLDER, "CONVERSATION_ID", conversation.id))
+        redacted = redacted.model_copy(update={"id": f"pii-{stand_in}"})
     if store is not None and entries:  # without PII the conversation is stored with its evaluation
         store.admit(redacted, fingerprint, entries)
     return Received(conversation=redacted, content_hash=fingerprint)

@@ -207,3 +207,18 @@ def test_citation_tables_round_trip_through_their_cache_file(qm_context: QMConte
     assert again == table
     assert again.for_rule("LN-REPAYMENT-TERMS", "collection") == [found]  # falls back to the scenario-free lookup
     assert again.for_rule("ID-VERIFY-BEFORE-DISCLOSE", None) == [clause]
+
+
+def test_a_conversation_id_that_is_personal_data_is_pseudonymised(qm_context: QMContext) -> None:
+    """Before: a phone number used as the call id was stored and printed as it came."""
+    call = transcript(CLEAN, conversation_id="13812345678", scenario="service")
+    first = evaluate_conversation(build_graph(), qm_context, call)["evaluation"]
+    again = evaluate_conversation(build_graph(), qm_context, call)
+    assert first.conversation_id.startswith("pii-") and "13812345678" not in first.model_dump_json()
+    assert again["reused"] is True and again["evaluation"].id == first.id
+    assert qm_context.store is not None
+    assert qm_context.store.pii_values(tenant="default", conversation_id=first.conversation_id) == {
+        "[会话编号#1]": "13812345678"
+    }
+    ordinary = evaluate_conversation(build_graph(), qm_context, transcript(CLEAN, conversation_id="A017-0003"))
+    assert ordinary["evaluation"].conversation_id == "A017-0003"
