@@ -65,15 +65,12 @@ class Service:
     def load_regulations(self) -> None:
         """Open (and if needed ingest) the regulation index and resolve the configured pack's clauses.
         Runs in a background thread at start-up; failures are reported by /readyz, never fatal."""
-        from graphs.wiring import citation_cache_path, open_regulation_index
-        from tools.citations import build_citation_table
+        from graphs.wiring import open_regulation_index, resolve_citations
 
         self.citations_status = "loading"
         try:
             index, report = open_regulation_index(self.settings)
-            cache = citation_cache_path(self.settings, self.context.scorecard)
-            table = CitationTable.load(cache) if cache.exists() else build_citation_table(index, self.context.scorecard)
-            table.save(cache)
+            table = resolve_citations(self.settings, self.context.scorecard, index)
         except Exception as exc:  # the service keeps evaluating without clause texts
             log.exception("regulation index unavailable")
             self.citations_status = f"failed: {type(exc).__name__}: {exc}"
@@ -92,9 +89,9 @@ class Service:
             return None
         table = self._tables.get(card.version)
         if table is None:
-            from tools.citations import build_citation_table
+            from graphs.wiring import resolve_citations
 
-            table = build_citation_table(self.regulations, card)
+            table = resolve_citations(self.settings, card, self.regulations)
             self._tables[card.version] = table
         return table
 

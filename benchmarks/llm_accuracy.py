@@ -200,7 +200,7 @@ def main() -> None:
         timeout_s=settings.llm_timeout_s,
         max_concurrency=settings.llm_max_concurrency,
         thresholds=thresholds,
-        structured_output="json_schema" if settings.llm_json_mode else "off",
+        structured_output=settings.llm_structured_output,
         observer=recorder,
     )
     base = with_tier1(build_qm_context(settings, store=None), console)

@@ -175,7 +175,7 @@ class Evaluator:
     def create(cls, qm: QMContext, *, checkpointer: BaseCheckpointSaver[Any] | None = None) -> Evaluator:
         """Checkpoints are kept only for runs with LLM work (`checkpointer` is ignored without a judge)."""
         qm_graph = build_qm_graph(checkpointer=checkpointer if qm.judge is not None else None)
-        return cls(build_graph(), SupervisorContext(qm=qm, qm_graph=qm_graph))
+        return cls(_compiled(), SupervisorContext(qm=qm, qm_graph=qm_graph))
 
     def with_qm(self, qm: QMContext) -> Evaluator:
         """The same graphs with another QM context (a tenant's scorecard, a dry run)."""

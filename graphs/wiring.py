@@ -141,22 +141,30 @@ def citation_cache_path(settings: Settings, scorecard: Scorecard) -> Path:
     return settings.data_dir / "citations" / f"{scorecard.name}-{digest.hexdigest()[:16]}.json"
 
 
-def citation_table(settings: Settings, scorecard: Scorecard, *, progress: Progress | None = None) -> CitationTable:
-    """The scorecard's clauses: from the cache when this pack and corpus were resolved before (no index needed,
-    so this works beside a server holding the embedded index), else from the index (ingesting the corpus on
-    first use), then cached."""
+def resolve_citations(settings: Settings, scorecard: Scorecard, index: RegulationIndex) -> CitationTable:
+    """The scorecard's clauses from an open index, through the on-disk cache (written on first resolution)."""
     from tools.citations import build_citation_table
 
     cache = citation_cache_path(settings, scorecard)
     if cache.exists():
         return CitationTable.load(cache)
-    index, _ = open_regulation_index(settings, progress=progress)
-    try:
-        table = build_citation_table(index, scorecard)
-    finally:
-        index.client.close()  # embedded Qdrant locks its folder: release it for other processes
+    table = build_citation_table(index, scorecard)
     table.save(cache)
     return table
+
+
+def citation_table(settings: Settings, scorecard: Scorecard, *, progress: Progress | None = None) -> CitationTable:
+    """The scorecard's clauses: from the cache when this pack and corpus were resolved before (no index needed,
+    so this works beside a server holding the embedded index), else from the index (ingesting the corpus on
+    first use), then cached."""
+    cache = citation_cache_path(settings, scorecard)
+    if cache.exists():
+        return CitationTable.load(cache)
+    index, _ = open_regulation_index(settings, progress=progress)
+    try:
+        return resolve_citations(settings, scorecard, index)
+    finally:
+        index.client.close()  # embedded Qdrant locks its folder: release it for other processes
 
 
 def checkpoint_serializer() -> JsonPlusSerializer:

@@ -40,22 +40,11 @@ def recording_hash(audio: bytes, fields: dict[str, Any]) -> str:
     return digest.hexdigest()
 
 
-def normalize_conversation(conversation: Conversation) -> Conversation:
-    """The same conversation with every turn's text normalised (a copy only when something changed)."""
-    turns = [
-        t if (text := normalize_text(t.text)) == t.text else t.model_copy(update={"text": text})
-        for t in conversation.turns
-    ]
-    if all(a is b for a, b in zip(turns, conversation.turns, strict=True)):
-        return conversation
-    return conversation.model_copy(update={"turns": turns})
-
-
 def receive(conversation: Conversation, *, store: Store | None, content_hash: str | None = None) -> Received:
     """Fingerprint, normalise and redact a conversation; a vault is stored (encrypted) with the redacted
     conversation right away when there is a store, and dropped otherwise (dry run)."""
     fingerprint = content_hash or conversation.content_hash()
-    redacted, vault = redact_conversation(normalize_conversation(conversation))
+    redacted, vault = redact_conversation(conversation)  # normalises each turn first
     entries: list[VaultEntry] = [(token, kind.name, value) for token, (kind, value) in vault.entries.items()]
     if find_pii([normalize_text(conversation.id)])[0]:
         # An id that carries personal data (a phone number as the call id) is replaced by a keyed pseudonym; the

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -72,7 +71,6 @@ def test_the_cli_says_how_to_go_on_when_a_server_holds_the_regulation_index(tmp_
         assert holder.stdout is not None and holder.stdout.readline().strip() == b"ready"
         source = tmp_path / "c.txt"
         source.write_text("坐席：这款理财保本保收益。\n客户：好的。", encoding="utf-8")
-        started = time.perf_counter()
         result = CliRunner().invoke(app, ["evaluate", str(source), "--data-dir", str(data)])
         assert result.exit_code == EXIT_FAILED, result.output
         assert "--no-citations" in result.output and "ZHIJIAN_QDRANT_URL" in result.output
@@ -81,7 +79,6 @@ def test_the_cli_says_how_to_go_on_when_a_server_holds_the_regulation_index(tmp_
         assert search.exit_code != 0 and "Traceback" not in search.output, search.output
         without = CliRunner().invoke(app, ["evaluate", str(source), "--no-citations", "--data-dir", str(data)])
         assert without.exit_code == 0, without.output
-        assert time.perf_counter() - started < 600
     finally:
         holder.kill()
         holder.wait()
