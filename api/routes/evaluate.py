@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Upload
 
 from agents.qm.intake import recording_hash
 from api.deps import ServiceDep, require
+from api.limits import safe_upload_name
 from api.schemas import EvaluateRequest, EvaluationResult
 from api.service import Service, UnknownScorecard
 from core.access import Action, Principal
@@ -79,7 +80,7 @@ def evaluate_recording(
     scenario: Annotated[str | None, Form()] = None,
     dry_run: Annotated[bool, Query(description="Evaluate without storing anything.")] = False,
 ) -> EvaluationResult:
-    name = _safe_name(recording.filename)
+    name = safe_upload_name(recording.filename)
     meta = {"branch": branch, "sub_branch": sub_branch, "team": team, "agent_id": agent_id, "scenario": scenario}
     audio = recording.file.read(service.settings.max_request_bytes + 1)
     if len(audio) > service.settings.max_request_bytes:
@@ -122,11 +123,3 @@ def evaluate_recording(
         }
     )
     return _evaluate(service, principal, admitted, scorecard=None, dry_run=dry_run, content_hash=fingerprint)
-
-
-def _safe_name(filename: str | None) -> str:
-    """A file name to keep the recording's suffix under: never a path, never empty, never too long."""
-    base = Path((filename or "").replace("\\", "/")).name
-    suffix = Path(base).suffix.lower()[:10]
-    stem = "".join(ch for ch in Path(base).stem if ch.isalnum() or ch in "-_")[:80]
-    return (stem or "recording") + (suffix if suffix[1:].isalnum() else ".wav")
