@@ -28,8 +28,13 @@ test: setup
 bench: setup
 	$(BIN)/python benchmarks/rules_throughput.py
 	$(BIN)/python benchmarks/accuracy.py
+	$(BIN)/python benchmarks/tier1.py --skip-embeddings
+	$(BIN)/python benchmarks/pii.py
 	$(BIN)/python benchmarks/retrieval.py
 	$(BIN)/python benchmarks/api_load.py
+	$(BIN)/python benchmarks/abuse.py
+	$(BIN)/python benchmarks/insight.py
+	$(BIN)/python benchmarks/coach.py
 	$(BIN)/python benchmarks/asr.py
 	$(BIN)/python benchmarks/llm_accuracy.py   # measures only when ZHIJIAN_LLM_PROVIDER is set
 
