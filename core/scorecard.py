@@ -237,8 +237,25 @@ class SemanticCheck(_Spec):
     )
 
 
+class SurveyCheck(_Spec):
+    """The customer's own post-call rating (``outcome.csat``, 1–5) at or below ``csat_at_most``.
+
+    A survey score is the customer's word on how the call ended, not an inference from its wording; a conversation
+    without one is not applicable."""
+
+    type: Literal["survey"] = "survey"
+    csat_at_most: int = Field(default=1, ge=1, le=4)
+
+
 Check = Annotated[
-    ForbiddenCheck | RequiredCheck | OrderCheck | TimingCheck | ConsistencyCheck | DistressCheck | SemanticCheck,
+    ForbiddenCheck
+    | RequiredCheck
+    | OrderCheck
+    | TimingCheck
+    | ConsistencyCheck
+    | DistressCheck
+    | SemanticCheck
+    | SurveyCheck,
     Field(discriminator="type"),
 ]
 
@@ -250,6 +267,7 @@ class RuleExample(_Spec):
     transcript: str = Field(min_length=3)
     scenario: str | None = None
     channel: Channel | None = None
+    csat: int | None = Field(default=None, ge=1, le=5, description="The customer's post-call rating, for survey checks.")
 
 
 DEFAULT_PRIORITY = {

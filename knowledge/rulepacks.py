@@ -130,4 +130,5 @@ def example_conversation(rule: Rule, example: RuleExample, number: int) -> Conve
         source=f"{rule.id} example {number}",
         scenario=scenario,
         channel=channel,
+        **({"outcome": {"csat": example.csat}} if example.csat is not None else {}),
     )

@@ -15,6 +15,7 @@ from core.scorecard import (
     OrderCheck,
     RequiredCheck,
     SemanticCheck,
+    SurveyCheck,
     TimingCheck,
     WeakPhrases,
 )
@@ -335,6 +336,19 @@ def _discharged(conversation: Conversation, turn: int, discharge: Matcher) -> bo
     return bool(adjacent) and bool(matches(conversation, discharge, turns=adjacent))
 
 
+def check_survey(conversation: Conversation, check: SurveyCheck, _: DistressScorer) -> CheckResult:
+    csat = conversation.outcome.csat
+    if csat is None:
+        return CheckResult(Verdict.NOT_APPLICABLE, "没有客户满意度评分（no post-call survey score）")
+    if csat > check.csat_at_most:
+        return CheckResult(Verdict.PASS, f"客户满意度评分 {csat}/5", 0.9)
+    # The rating is about how the call ended: the customer's last turn is the evidence to read with it.
+    last = [i for i, t in enumerate(conversation.turns) if t.role is Role.CUSTOMER][-1:]
+    return CheckResult(
+        Verdict.FAIL, f"客户满意度评分 {csat}/5（the customer rated the call {csat} of 5）", 0.95, turns=last
+    )
+
+
 CHECKS: dict[str, Callable[[Conversation, Any, DistressScorer], CheckResult]] = {
     "forbidden": check_forbidden,
     "required": check_required,
@@ -343,4 +357,5 @@ CHECKS: dict[str, Callable[[Conversation, Any, DistressScorer], CheckResult]] = 
     "consistency": check_consistency,
     "distress": check_distress,
     "semantic": check_semantic,
+    "survey": check_survey,
 }
