@@ -267,7 +267,7 @@ class RuleExample(_Spec):
     transcript: str = Field(min_length=3)
     scenario: str | None = None
     channel: Channel | None = None
-    csat: int | None = Field(default=None, ge=1, le=5, description="The customer's post-call rating, for survey checks.")
+    csat: int | None = Field(default=None, ge=1, le=5, description="The customer's rating, for survey checks.")
 
 
 DEFAULT_PRIORITY = {

@@ -195,7 +195,11 @@ def test_scorecards_as_data_validated_versioned_and_used(api: Api) -> None:
     source = source.replace("ticket_below_total: 85", "ticket_below_total: 99")
     admin = {**api.headers("admin_a"), "Content-Type": "application/yaml"}
     saved = api.client.post("/scorecards", content=source.encode(), headers=admin)
-    assert saved.status_code == 201 and saved.json()["created"] is True and saved.json()["rules"] == source.count("\n  - id: ")
+    assert (
+        saved.status_code == 201
+        and saved.json()["created"] is True
+        and saved.json()["rules"] == source.count("\n  - id: ")
+    )
     again = api.client.put("/scorecards/strict_pack", content=source.encode(), headers=admin)
     assert again.status_code == 200 and again.json()["created"] is False  # same text: same version
     broken = source.replace("code: C03", "code: Z99", 1)
