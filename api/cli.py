@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import shutil
 import sys
@@ -12,12 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer import _click as click  # Typer's own copy of click: its groups and contexts are these classes
+from typer.core import TyperGroup
 
-from api import coach_cli, insight_cli, train_cli
-from api.admin_cli import admin, check_database_url, serve
-from api.kb_cli import kb
 from api.options import settings_from_options
-from api.privacy_cli import privacy
 from api.progress import progress_bar
 from api.render import console, evaluation_panel, summary_table
 from core.errors import InputError, ZhijianError
@@ -29,13 +28,55 @@ from tools.accuracy import CodeCounts
 if TYPE_CHECKING:  # the evaluation stack is imported by the commands that use it, so `zhijian rules` starts fast
     from api.batch import Item, Outcome
 
-app = typer.Typer(help="智检 Zhijian — quality management for financial contact centres.", no_args_is_help=True)
-app.add_typer(kb, name="kb")
-app.add_typer(admin, name="admin")
-app.add_typer(privacy, name="privacy")
-app.command()(serve)
-for _feature in (train_cli, insight_cli, coach_cli):
-    _feature.register(app)
+# Commands defined in other modules, imported only when one of them runs (or `--help` lists them): the coach,
+# insight, knowledge-base and server modules pull in LangGraph, numpy and more, which `zhijian rules` must not pay for.
+# Each module either has `register(app)` (feature CLIs) or is named with the Typer group or function it exports.
+COMMANDS_ELSEWHERE: dict[str, tuple[str, str]] = {
+    "kb": ("api.kb_cli", "kb"),
+    "admin": ("api.admin_cli", "admin"),
+    "privacy": ("api.privacy_cli", "privacy"),
+    "serve": ("api.admin_cli", "serve"),
+    "train": ("api.train_cli", "register"),
+    "ask": ("api.insight_cli", "register"),
+    "report": ("api.insight_cli", "register"),
+    "demo-org": ("api.insight_cli", "register"),
+    "coach": ("api.coach_cli", "register"),
+}
+
+
+def _command_elsewhere(name: str) -> click.Command | None:
+    """The click command `name` from the module that defines it (imported now)."""
+    module_name, attribute = COMMANDS_ELSEWHERE[name]
+    exported = getattr(importlib.import_module(module_name), attribute)
+    holder = typer.Typer()
+    if attribute == "register":
+        exported(holder)
+    elif isinstance(exported, typer.Typer):
+        holder.add_typer(exported, name=name)
+    else:
+        holder.command(name)(exported)
+    return typer.main.get_group(holder).commands.get(name)
+
+
+class LazyCommands(TyperGroup):
+    """The main group: this module's commands, then those of `COMMANDS_ELSEWHERE`, loaded on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        own = super().list_commands(ctx)
+        return own + [name for name in COMMANDS_ELSEWHERE if name not in own]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in COMMANDS_ELSEWHERE:
+            command = _command_elsewhere(cmd_name)
+            if command is not None:
+                self.commands[cmd_name] = command
+        return command
+
+
+app = typer.Typer(
+    help="智检 Zhijian — quality management for financial contact centres.", no_args_is_help=True, cls=LazyCommands
+)
 out = console()
 err = console(stderr=True)
 
@@ -169,6 +210,8 @@ def evaluate(
         elif details:
             out.print(evaluation_panel(*outcome.evaluation()))
 
+    from api.admin_cli import check_database_url
+
     try:
         settings = _settings(data_dir, rule_pack, database_url)
         check_database_url(settings.resolved_database_url, settings.data_dir)
@@ -230,6 +273,8 @@ def demo(
         counts.add(expected.get(row.conversation_id, set()), set(row.codes))
     out.print(counts.table("与标注对比（规则层 + 小模型层，未启用大模型）"))
     tickets = sum(row.tickets for row in batch.rows)
+    from api import insight_cli
+
     out.print(
         f"{batch.evaluated} conversations evaluated, {tickets} tickets opened; "
         f"stored in {settings.resolved_database_url}",
