@@ -92,7 +92,10 @@ def training_set(
 
 def train(
     labelled: Annotated[
-        list[Path] | None, typer.Argument(help="Labelled JSONL files; default: the development part of the shared sets")
+        list[Path] | None,
+        typer.Argument(
+            help="Labelled JSONL files; default: the shared sets' development part and knowledge/conversations/"
+        ),
     ] = None,
     out: Annotated[Path, typer.Option("--out", help="Folder to write the model into")] = DEFAULT_MODEL_DIR,
     rule_pack: Annotated[Path, typer.Option("--rule-pack", help="Rule pack whose examples are used")] = (
@@ -112,13 +115,13 @@ def train(
 ) -> None:
     """Train the tier-1 small model (per-code classifiers, calibrated, policies per code) into --out."""
     from knowledge.rulepacks import load_scorecard
-    from knowledge.splits import labelled_records
+    from knowledge.splits import training_records
     from tools.small_model.provider import TurnEmbedder
     from tools.small_model.training import TrainingConfig
     from tools.small_model.training import train as train_model
 
     started = time.perf_counter()
-    records = read_labelled(labelled) if labelled else list(labelled_records("dev"))
+    records = read_labelled(labelled) if labelled else training_records()
     if not records:
         typer.echo("no labelled conversations found", err=True)
         raise typer.Exit(1)
@@ -127,7 +130,9 @@ def train(
     model, _ = train_model(units, dev, embedder, TrainingConfig(embeddings=embeddings))
     model.manifest["training_seconds"]["total"] = round(time.perf_counter() - started, 2)
     model.manifest["sources"] = {
-        "labelled": [str(p) for p in labelled] if labelled else "shared labelled sets, development part",
+        "labelled": [str(p) for p in labelled]
+        if labelled
+        else "shared labelled sets (development part) and knowledge/conversations/",
         "rule_pack": rule_pack.name,
         "written_examples": not no_written,
     }

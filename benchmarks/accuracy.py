@@ -10,7 +10,9 @@ scorecard's review_below_confidence).
 
 Modes: "rules" always; "rules+tier1" when tools.small_model provides SmallModelTier; "rules+tier1+llm" when
 an LLM is configured in settings (runs the product's QM graph). Conversations are redacted first, as in the
-product. `--errors` lists the misses and false alarms of the development part only (never held-out);
+product. The team's own written sets (knowledge/conversations/, writers G, H, I…) are reported as part "own": they
+are tuning data, like the development part. `--errors` lists the misses and false alarms of the development and
+own parts only (never held-out);
 `--dev-only` prints no held-out figure at all (for tuning sessions, which should not even see held-out aggregates).
 Usage: python benchmarks/accuracy.py [--errors] [--codes] [--no-asr] [--no-stc3] [--no-llm] [--rules-only] [--dev-only]
 """
@@ -32,7 +34,7 @@ from core.models import Conversation, Finding, Verdict
 from core.scorecard import Scorecard
 from core.settings import PACKAGED_RULE_PACK, Settings
 from knowledge.rulepacks import load_scorecard
-from knowledge.splits import labelled_records, part_of, writer_of
+from knowledge.splits import labelled_records, own_records, part_of, writer_of
 from tools.accuracy import CodeCounts
 from tools.asr_style import asr_style
 from tools.redact import redact_conversation
@@ -41,7 +43,7 @@ from tools.sentiment import DistressScorer
 from tools.transcripts import conversation_from_record
 
 STC3 = Path(__file__).resolve().parents[2] / "shared" / "external" / "stc3_weibo_helpdesk" / "conversations.jsonl"
-PARTS = ("dev", "heldout")
+PARTS = ("dev", "own", "heldout")  # "own": the team's written sets (knowledge/conversations/), tuned on
 
 Judge = Callable[[Conversation], list[Finding]]
 
@@ -88,21 +90,32 @@ class Tally:
         self.reach_llm += other.reach_llm
 
 
+OWN_IDS: set[str] = set()
+
+
 def labelled_conversations() -> list[tuple[Conversation, set[str]]]:
-    """The shared labelled conversations (redacted, as the product sees them) with their gold codes."""
+    """The labelled conversations (redacted, as the product sees them) with their gold codes: the shared sets,
+    then the team's own (whose ids go to OWN_IDS: their part is "own")."""
     out = []
-    for record in labelled_records():
+    own = list(own_records())
+    OWN_IDS.update(record["id"] for record in own)
+    for record in [*labelled_records(), *own]:
         gold = {label["code"] for label in record.get("labels", [])}
         conversation = conversation_from_record(record, source=record["id"])
         out.append((redact_conversation(conversation)[0], gold))
     return out
 
 
+def labelled_part(conversation_id: str) -> str:
+    """The part a labelled conversation counts in: dev / held-out of the fixed split, or "own"."""
+    return "own" if conversation_id in OWN_IDS else part_of(conversation_id)
+
+
 def labelled_sets() -> dict[str, tuple[list[Conversation], dict[str, set[str]]]]:
     """Per writer and part: (conversations, id → gold codes) — kept for benchmarks/llm_accuracy.py."""
     sets: dict[str, tuple[list[Conversation], dict[str, set[str]]]] = {}
     for conversation, gold in labelled_conversations():
-        name = f"{writer_of(conversation.id)} {part_of(conversation.id)}"
+        name = f"{writer_of(conversation.id)} {labelled_part(conversation.id)}"
         conversations, expected = sets.setdefault(name, ([], {}))
         conversations.append(conversation)
         expected[conversation.id] = gold
@@ -173,7 +186,7 @@ def run_mode(
     started = time.perf_counter()
     judged = 0
     for conversation, gold in data:
-        key = (writer_of(conversation.id), part_of(conversation.id))
+        key = (writer_of(conversation.id), labelled_part(conversation.id))
         if key[1] not in parts:
             continue
         judged += 1
@@ -189,8 +202,11 @@ def run_mode(
     table.add_column("reach LLM", justify="right")
     writers = sorted({w for w, _, _ in tallies})
     for part in parts:
+        present = [w for w in writers if (w, part, "written") in tallies]
+        if not present:
+            continue
         totals = {form: Tally() for form in forms}
-        for writer in [*writers, "all"]:
+        for writer in [*present, "all"]:
             rows = {}
             for form in forms:
                 if writer == "all":
@@ -230,7 +246,7 @@ def run_mode(
     console.print(table)
     if errors:
         for (_writer, part, form), tally in sorted(tallies.items()):
-            if part != "dev":
+            if part == "heldout":
                 continue  # held-out errors are never looked at: they would end up tuning the rules
             for line in tally.errors:
                 console.print(f"  ({form}) {line}", markup=False)
@@ -287,7 +303,7 @@ def main(argv: list[str]) -> None:
             asr="--no-asr" not in argv,
             errors="--errors" in argv,
             codes="--codes" in argv,
-            parts=("dev",) if "--dev-only" in argv else PARTS,
+            parts=("dev", "own") if "--dev-only" in argv else PARTS,
         )
         if "--no-stc3" not in argv:
             run_stc3(name, judge, console)

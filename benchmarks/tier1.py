@@ -25,7 +25,7 @@ from api.train_cli import training_set
 from core.models import Conversation, Verdict
 from core.settings import PACKAGED_RULE_PACK
 from knowledge.rulepacks import load_scorecard
-from knowledge.splits import labelled_records
+from knowledge.splits import labelled_records, training_records
 from tools.accuracy import CodeCounts
 from tools.redact import redact_conversation
 from tools.rules import RuleEngine
@@ -58,7 +58,7 @@ def development(cache: Path | None, with_embeddings: bool) -> None:
     from tools.small_model.training import TrainingConfig, train
 
     scorecard = load_scorecard(PACKAGED_RULE_PACK)
-    records = list(labelled_records("dev"))
+    records = training_records()
     started = time.perf_counter()
     units, dev = training_set(records, scorecard)
     console.print(
