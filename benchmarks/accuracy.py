@@ -14,7 +14,9 @@ product. The team's own written sets (knowledge/conversations/, writers G, H, Iâ
 are tuning data, like the development part. `--errors` lists the misses and false alarms of the development and
 own parts only (never held-out);
 `--dev-only` prints no held-out figure at all (for tuning sessions, which should not even see held-out aggregates).
+`--model DIR` measures a tier-1 artifact other than the shipped one.
 Usage: python benchmarks/accuracy.py [--errors] [--codes] [--no-asr] [--no-stc3] [--no-llm] [--rules-only] [--dev-only]
+       [--model DIR] [--skip-writers G,H]
 """
 
 from __future__ import annotations
@@ -134,10 +136,10 @@ def rules_judge(engine: RuleEngine) -> Judge:
     return engine.evaluate
 
 
-def tier1_judge(engine: RuleEngine, console: Console) -> Judge | None:
+def tier1_judge(engine: RuleEngine, console: Console, model: Path | None = None) -> Judge | None:
     try:
         module = importlib.import_module("tools.small_model")
-        tier = module.SmallModelTier.load_default()
+        tier = module.SmallModelTier.load(model) if model else module.SmallModelTier.load_default()
     except (ImportError, AttributeError) as exc:
         console.print(f"[yellow]rules+tier1 skipped: tools.small_model is not usable ({exc})[/]")
         return None
@@ -285,10 +287,14 @@ def main(argv: list[str]) -> None:
     card = load_scorecard(PACKAGED_RULE_PACK)
     engine = RuleEngine(card, DistressScorer())
     data = labelled_conversations()
+    if "--skip-writers" in argv:  # e.g. keep a newly written set unseen until it is measured once
+        skipped = set(argv[argv.index("--skip-writers") + 1].split(","))
+        data = [(c, g) for c, g in data if writer_of(c.id) not in skipped]
     console.print(f"rule pack {card.name} {card.version}; {len(data)} labelled conversations")
     modes: list[tuple[str, Judge | None]] = [("rules", rules_judge(engine))]
     if "--rules-only" not in argv:
-        modes.append(("rules+tier1", tier1_judge(engine, console)))
+        model = Path(argv[argv.index("--model") + 1]) if "--model" in argv else None
+        modes.append(("rules+tier1", tier1_judge(engine, console, model)))
     if "--no-llm" not in argv and "--rules-only" not in argv:
         modes.append(("rules+tier1+llm", llm_judge(Settings(), console)))
     for name, judge in modes:

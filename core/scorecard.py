@@ -199,8 +199,12 @@ class ConsistencyCheck(_Spec):
         default_factory=lambda: _default("consistency", "clarified"),
         description="The customer explains the slip away themselves.",
     )
+    moves_on: list[str] = Field(
+        default_factory=lambda: _default("consistency", "moves_on"),
+        description="A reconfirmation cue after one of these is the next item ('最后确认一下'), not a reconfirmation.",
+    )
 
-    _check_patterns = field_validator("question", "correction", "reconfirm", "clarified")(_compile_all)
+    _check_patterns = field_validator("question", "correction", "reconfirm", "clarified", "moves_on")(_compile_all)
 
 
 class DistressCheck(_Spec):

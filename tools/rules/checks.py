@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -233,8 +234,27 @@ def check_timing(conversation: Conversation, check: TimingCheck, scorer: Distres
     return CheckResult(Verdict.PASS, f"未发现{what}", 0.95)
 
 
-def _polar(text: str) -> bool:
-    return bool(compiled(r"^[\s嗯啊哦呃，,]*(是|对|有|没有|没|不是|知道|清楚|了解|晓得|确认)").search(text))
+_ANSWER_HEAD = re.compile(r"[\s嗯啊哦呃，,]*([^\s，,。！？!?…~]{1,6})")  # a fixed pattern: linear on any text
+
+
+def _polar(text: str, question: str = "") -> bool:
+    """The customer answers yes or no: with a yes/no word, or (the commonest Chinese answer) by echoing the
+    question's verb — "提示了", "做过", "自愿的", "讲了讲了"."""
+    if compiled(r"^[\s嗯啊哦呃，,]*(是|对|有|没有|没|不是|知道|清楚|了解|晓得|确认)").search(text):
+        return True
+    head = _ANSWER_HEAD.match(text)
+    if head is None:
+        return False
+    word = head.group(1)
+    stem = word.rstrip("了过的啦呀嘛撒哈")
+    return bool(stem) and len(word) <= 6 and stem[:2] in question
+
+
+def _reconfirms(follow: str, check: ConsistencyCheck) -> bool:
+    """The agent's next turn takes the contradiction up — before it moves on to the next item, if it does."""
+    moved = [m.start() for p in check.moves_on if (m := compiled(p).search(follow))]
+    limit = min(moved, default=len(follow))
+    return any((m := compiled(p).search(follow)) and m.start() < limit for p in check.reconfirm)
 
 
 def check_consistency(conversation: Conversation, check: ConsistencyCheck, _: DistressScorer) -> CheckResult:
@@ -253,7 +273,7 @@ def check_consistency(conversation: Conversation, check: ConsistencyCheck, _: Di
         if not answers:
             continue
         text = "".join(turns[a].text for a in answers)
-        if not _polar(text):
+        if not _polar(text, turn.text):
             continue
         corrected = any(compiled(p).search(text[1:]) for p in check.correction)
         flipped = compiled(
@@ -264,7 +284,7 @@ def check_consistency(conversation: Conversation, check: ConsistencyCheck, _: Di
         if any(compiled(p).search(text) for p in check.clarified):
             continue
         follow = turns[j].text if j < len(turns) else ""
-        if follow and any(compiled(p).search(follow) for p in check.reconfirm):
+        if follow and _reconfirms(follow, check):
             continue
         evidence = [q, *answers] + ([j] if j < len(turns) else [])
         return CheckResult(Verdict.FAIL, "客户对封闭式问题的回答前后矛盾，坐席未复核即继续", 0.75, turns=evidence)
