@@ -75,3 +75,38 @@ def test_everyday_intensifiers_of_distress_need_an_acknowledgement(engine: RuleE
         "坐席：系统显示已经退了。"
     )
     assert "S02" in _failed(engine, text, "complaint")
+
+
+# S03: an English call opens and closes politely in English (the pack's patterns were Chinese only).
+def test_an_english_greeting_and_closing_are_greeting_and_closing(engine: RuleEngine) -> None:
+    text = (
+        "Agent: Good afternoon, this is Harbour Bank card services, Tom speaking.\n"
+        "Customer: Hi, I want to check my statement date.\n"
+        "Agent: It is the 5th of each month. Is there anything else I can help with?\n"
+        "Customer: No, thanks.\n"
+        "Agent: Thank you for calling, have a nice day."
+    )
+    assert "S03" not in _failed(engine, text, "service")
+
+
+# C01: a flatmate (or a mother, in dialect) on the line is a third party — a privacy matter (C08), not a skipped
+# identity check of the customer; the pack knew only some kinship words.
+@pytest.mark.parametrize("who", ["不是，我是他室友，他手机落家里了。", "俺是他娘，他打工去了。"])
+def test_a_third_party_on_the_line_is_not_a_skipped_identity_check(engine: RuleEngine, who: str) -> None:
+    text = f"坐席：您好，安和银行信用卡中心，请问是刘先生吗？\n客户：{who}\n坐席：他的卡已经逾期两个月了。"
+    assert "C01" not in _failed(engine, text, "collection")
+
+
+# C01: a call-back in the app's chat is already authenticated (the labelling convention, as for disclosures).
+def test_a_callback_in_app_chat_needs_no_identity_question(engine: RuleEngine) -> None:
+    text = "坐席：您好，这里是安和银行理财回访，您上周购买的产品是您本人操作的吗？\n客户：是的。"
+    conversation = transcript(text, scenario="callback", channel="chat")
+    assert "C01" not in {f.code for f in engine.evaluate(conversation) if f.verdict is Verdict.FAIL}
+
+
+# C11: "用同事的手机打的" is someone else's phone, not someone else's money.
+def test_a_borrowed_phone_is_not_a_kyc_red_flag(engine: RuleEngine) -> None:
+    text = "坐席：您好，请问有什么可以帮您？\n客户：我卡丢了，现在是用同事的手机打的，想先挂失。\n坐席：好的，先帮您办理临时挂失。"
+    assert "C11" not in _failed(engine, text, "service")
+    money = "坐席：您好，请问有什么可以帮您？\n客户：这笔钱是我同事的，我帮他转一下。\n坐席：好的，您要转多少？"
+    assert "C11" in _failed(engine, money, "service")
