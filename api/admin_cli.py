@@ -190,8 +190,16 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
     data_dir: Annotated[Path | None, typer.Option(help="Data folder.")] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=0, help="Processes that evaluate (0: one per CPU core; 1: the server process evaluates itself)."
+        ),
+    ] = 0,
 ) -> None:
-    """Run the HTTP API (uvicorn) with its job workers."""
+    """Run the HTTP API (uvicorn) with its job workers; evaluations are spread over worker processes."""
+    import os
+
     import uvicorn
 
     from api.app import configure_logging, create_app
@@ -202,4 +210,5 @@ def serve(
         check_database_url(settings.resolved_database_url, settings.data_dir)
     except ZhijianError as exc:
         _fail(str(exc))
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    processes = workers or os.cpu_count() or 1
+    uvicorn.run(create_app(settings, evaluator_processes=processes), host=host, port=port, log_level="warning")

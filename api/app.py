@@ -7,18 +7,22 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 
 from api import limits, problems
+from api.evaluators import EvaluatorPool
 from api.routes import coach, evaluate, insight, jobs, records, reports, scorecards, system
-from api.service import Service, jwt_secret
+from api.service import build_service
 from api.worker import JobWorker
 from core.settings import Settings
-from graphs.supervisor import Evaluator, SupervisedSessions
-from graphs.wiring import build_judge, build_qm_context, load_small_models, open_sqlite_checkpointer, open_store
+from graphs.supervisor import SupervisedSessions
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("zhijian.api")
 
@@ -37,26 +41,59 @@ class JsonLogFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-def create_app(settings: Settings | None = None, *, start_worker: bool = True) -> FastAPI:
+class RequestContext:
+    """ASGI middleware: a request id (from X-Request-ID or new) on the request state and the response, and one access
+    log line per request. Pure ASGI: Starlette's `BaseHTTPMiddleware` costs a task and a stream per request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), None)
+        request_id = request_id or uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"]
+                message = {**message, "headers": [*headers, (b"x-request-id", request_id.encode("latin-1"))]}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            if log.isEnabledFor(logging.INFO):
+                fields = {
+                    "request_id": request_id,
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "ms": round((time.perf_counter() - started) * 1000, 1),
+                }
+                log.info("request", extra={"fields": fields})
+
+
+def create_app(settings: Settings | None = None, *, start_worker: bool = True, evaluator_processes: int = 1) -> FastAPI:
+    """The API. `evaluator_processes` > 1: evaluations run in that many worker processes (api/evaluators.py), this
+    one serves HTTP; 1: everything in this process."""
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = open_store(settings)
-        judge = build_judge(settings, cache=store)
-        context = build_qm_context(settings, store=store, judge=judge, small_models=load_small_models(settings))
-        checkpointer = open_sqlite_checkpointer(settings.resolved_checkpoint_path)
-        service = Service(
-            settings=settings,
-            store=store,
-            context=context,
-            evaluator=Evaluator.create(context, checkpointer=checkpointer),
-            jwt_secret=jwt_secret(settings),
-        )
+        service = build_service(settings)
         app.state.service = service
         if settings.citations:  # the corpus may need indexing (minutes on a cold start): never block start-up
             service.citations_status = "loading"
             threading.Thread(target=service.load_regulations, name="regulations", daemon=True).start()
+        if evaluator_processes > 1:  # they start in the background; until ready, this process evaluates
+            service.pool = EvaluatorPool(settings, evaluator_processes)
         app.state.coach = None  # practice sessions load an embedding model: made on first use (api/routes/coach.py)
         worker = JobWorker(service, threads=settings.job_workers)
         if start_worker:
@@ -68,12 +105,8 @@ def create_app(settings: Settings | None = None, *, start_worker: bool = True) -
             coach: SupervisedSessions | None = app.state.coach
             if coach is not None:
                 coach.close()
-            if judge is not None:
-                judge.close()
-            checkpointer.conn.close()
-            if service.regulations is not None:
-                service.regulations.client.close()  # embedded Qdrant holds a lock on its folder
-            store.engine.dispose()
+            service.stop()  # evaluator processes, judge, checkpointer, regulation index (embedded Qdrant locks it)
+            service.store.engine.dispose()
 
     app = FastAPI(
         title="Zhijian 智检 API",
@@ -83,28 +116,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool = True) -
         lifespan=lifespan,
     )
     problems.install(app)
-
-    @app.middleware("http")
-    async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
-        request.state.request_id = request_id
-        started = time.perf_counter()
-        response = await call_next(request)  # body size is limited on the bytes received, by limits.BodyLimit
-        response.headers["X-Request-ID"] = request_id
-        log.info(
-            "request",
-            extra={
-                "fields": {
-                    "request_id": request_id,
-                    "method": request.method,
-                    "path": request.url.path,
-                    "status": response.status_code,
-                    "ms": round((time.perf_counter() - started) * 1000, 1),
-                }
-            },
-        )
-        return response
-
+    app.add_middleware(RequestContext)  # body size is limited on the bytes received, by limits.BodyLimit (outside)
     app.add_middleware(
         limits.BodyLimit,
         max_bytes=settings.max_request_bytes,

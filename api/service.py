@@ -1,7 +1,9 @@
 """What the running server holds: settings, store, the evaluator (supervisor → QM graph), the job worker.
 
 Start-up never waits for the regulation corpus: clause citations are resolved in a background thread
-(`/readyz` says whether they are ready); until then evaluations carry clause ids with a note.
+(`/readyz` says whether they are ready); until then evaluations carry clause ids with a note. With evaluator
+processes (`zhijian serve --workers N`, api/evaluators.py), each builds its own Service and cites from the clause cache
+this process writes.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ import logging
 import secrets
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agents.qm.context import QMContext
 from core.errors import ZhijianError
+from core.models import Conversation
 from core.scorecard import Scorecard
 from core.scorecards import latest_source
 from core.settings import Settings
@@ -26,8 +29,12 @@ from tools.rules import RuleEngine
 from tools.tickets import TicketPolicy
 
 if TYPE_CHECKING:
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    from api.evaluators import EvaluatorPool
     from tools.asr import Transcriber
     from tools.regulations import RegulationIndex
+    from tools.semantic import SemanticJudge
 
 log = logging.getLogger("zhijian.service")
 
@@ -43,8 +50,12 @@ class Service:
     context: QMContext
     evaluator: Evaluator
     jwt_secret: str
+    checkpointer: SqliteSaver | None = None
+    judge: SemanticJudge | None = None
+    pool: EvaluatorPool | None = None  # evaluator processes, when the server runs with several
     regulations: RegulationIndex | None = None
     citations_status: str = "disabled"  # disabled | loading | ready | failed: <reason>
+    _stopped: threading.Event = field(default_factory=threading.Event)
     _transcriber: Transcriber | None = None
     _cards: dict[tuple[str, str], tuple[str, Scorecard]] = field(default_factory=dict)  # (tenant, name) → parsed
     _contexts: dict[str, QMContext] = field(default_factory=dict)  # scorecard version → context
@@ -75,6 +86,27 @@ class Service:
             log.exception("regulation index unavailable")
             self.citations_status = f"failed: {type(exc).__name__}: {exc}"
             return
+        self._use_clauses(table, index=index)
+        log.info("regulation clauses ready", extra={"fields": {"ingest": str(report)}})
+
+    def follow_clause_cache(self, poll_s: float = 1.0) -> None:
+        """In an evaluator process: wait until the server process has written the configured pack's clause cache,
+        then cite from it (never opening the index, which the server process holds)."""
+        from graphs.wiring import citation_cache_path
+
+        self.citations_status = "loading"
+        cache = citation_cache_path(self.settings, self.context.scorecard)
+        while True:
+            try:
+                table = CitationTable.load(cache)
+            except (OSError, ValueError):  # not written yet
+                if self._stopped.wait(poll_s):
+                    return
+            else:
+                break
+        self._use_clauses(table, index=None)
+
+    def _use_clauses(self, table: CitationTable, *, index: RegulationIndex | None) -> None:
         with self._lock:
             self.regulations = index
             self._tables[self.context.scorecard.version] = table
@@ -82,16 +114,21 @@ class Service:
             self.evaluator = self.evaluator.with_qm(self.context)
             self._contexts.clear()
         self.citations_status = "ready"
-        log.info("regulation clauses ready", extra={"fields": {"ingest": str(report)}})
 
     def _citations_for(self, card: Scorecard) -> CitationTable | None:
-        if self.regulations is None:
-            return None
+        """A scorecard's clauses: resolved from the index (and cached on disk) where it is open, else read from
+        that cache (an evaluator process); None while neither is available."""
         table = self._tables.get(card.version)
-        if table is None:
-            from graphs.wiring import resolve_citations
+        if table is not None or not self.settings.citations:
+            return table
+        from graphs.wiring import citation_cache_path, resolve_citations
 
+        if self.regulations is not None:
             table = resolve_citations(self.settings, card, self.regulations)
+        elif self.citations_status == "ready":  # an evaluator process: the server process resolved it first
+            cache = citation_cache_path(self.settings, card)
+            table = CitationTable.load(cache) if cache.exists() else None
+        if table is not None:
             self._tables[card.version] = table
         return table
 
@@ -118,6 +155,8 @@ class Service:
             card = self.scorecard(tenant, scorecard)
             with self._lock:
                 cached = self._contexts.get(card.version)
+                if cached is not None and cached.citations is None and (table := self._citations_for(card)):
+                    cached = self._contexts[card.version] = cached.replace(citations=table)  # resolved since
                 if cached is None:
                     cached = self.context.replace(
                         scorecard=card,
@@ -135,10 +174,82 @@ class Service:
         """The supervisor with the QM context of this request."""
         return self.evaluator.with_qm(self.context_for(tenant, scorecard, dry_run=dry_run))
 
+    def evaluate(
+        self,
+        tenant: str,
+        scorecard: str | None,
+        conversation: Conversation,
+        *,
+        dry_run: bool = False,
+        content_hash: str | None = None,
+        received: bool = False,
+    ) -> dict[str, Any]:
+        """Evaluate a conversation (`received`: already fingerprinted and redacted, from the job queue) with the
+        tenant's scorecard: in an evaluator process when there are some and they are ready, else here."""
+        self.context_for(tenant, scorecard, dry_run=dry_run)  # an unknown scorecard fails here; clauses resolve here
+        if self.pool is not None:
+            result = self.pool.evaluate(
+                tenant, scorecard, conversation, dry_run=dry_run, content_hash=content_hash, received=received
+            )
+            if result is not None:
+                return result
+        evaluator = self.evaluator_for(tenant, scorecard, dry_run=dry_run)
+        if received:
+            assert content_hash is not None, "a received conversation has its fingerprint"
+            return dict(evaluator.evaluate_received(conversation, content_hash))
+        return dict(evaluator.evaluate(conversation, content_hash=content_hash))
+
     def readiness(self) -> dict[str, str]:
         """What /readyz reports beyond the database."""
         card = self.context.scorecard
-        return {"rule_pack": f"{card.name} {card.version}", "citations": self.citations_status}
+        if self.pool is None:
+            evaluators = "in the server process"
+        elif self.pool.status == "ready":
+            evaluators = f"{self.pool.processes} processes"
+        else:
+            evaluators = f"{self.pool.status} (evaluating in the server process meanwhile)"
+        return {
+            "rule_pack": f"{card.name} {card.version}",
+            "citations": self.citations_status,
+            "evaluators": evaluators,
+        }
+
+    def stop(self) -> None:
+        """Stop the evaluator processes and background threads; release the judge, checkpointer and regulation
+        index (embedded Qdrant locks its folder)."""
+        self._stopped.set()
+        if self.pool is not None:
+            self.pool.close()
+        if self.judge is not None:
+            self.judge.close()
+        if self.checkpointer is not None:
+            self.checkpointer.conn.close()
+        if self.regulations is not None:
+            self.regulations.client.close()
+
+
+def build_service(settings: Settings, *, follow_clause_cache: bool = False) -> Service:
+    """The service of the server process, or of an evaluator process (`follow_clause_cache`: it cites from the clause
+    cache the server process writes instead of opening the regulation index)."""
+    from graphs.wiring import build_judge, build_qm_context, load_small_models, open_sqlite_checkpointer, open_store
+
+    store = open_store(settings)
+    judge = build_judge(settings, cache=store)
+    context = build_qm_context(settings, store=store, judge=judge, small_models=load_small_models(settings))
+    checkpointer = open_sqlite_checkpointer(settings.resolved_checkpoint_path)
+    service = Service(
+        settings=settings,
+        store=store,
+        context=context,
+        evaluator=Evaluator.create(context, checkpointer=checkpointer),
+        jwt_secret=jwt_secret(settings),
+        checkpointer=checkpointer,
+        judge=judge,
+    )
+    if follow_clause_cache and settings.citations:
+        service.citations_status = "loading"
+        threading.Thread(target=service.follow_clause_cache, name="clause-cache", daemon=True).start()
+    return service
 
 
 def jwt_secret(settings: Settings) -> str:

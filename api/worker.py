@@ -49,8 +49,9 @@ class JobWorker:
                 continue
             item_id, conversation, content_hash, scorecard = claimed
             try:
-                evaluator = self.service.evaluator_for(conversation.tenant, scorecard)
-                result = evaluator.evaluate_received(conversation, content_hash)
+                result = self.service.evaluate(
+                    conversation.tenant, scorecard, conversation, content_hash=content_hash, received=True
+                )
                 finish_item(store, item_id, result["evaluation"].id)
             except Exception as exc:  # one bad item must not stop the worker; its error is kept on the item
                 log.exception("job item %s failed", item_id)

@@ -56,10 +56,9 @@ def _evaluate(
     content_hash: str | None = None,
 ) -> EvaluationResult:
     try:
-        evaluator = service.evaluator_for(principal.tenant, scorecard, dry_run=dry_run)
+        result = service.evaluate(principal.tenant, scorecard, conversation, dry_run=dry_run, content_hash=content_hash)
     except UnknownScorecard as exc:
         raise HTTPException(404, str(exc)) from None
-    result = evaluator.evaluate(conversation, content_hash=content_hash)
     return EvaluationResult(**result["evaluation"].model_dump(), tickets=result.get("tickets", []))
 
 
