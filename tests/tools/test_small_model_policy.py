@@ -130,7 +130,7 @@ def test_written_examples_weigh_more_for_their_own_code_and_are_split_across_fol
     path.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines), encoding="utf-8")
     written = units_from_written([path])
     labelled = TrainingUnit("您好", "", Role.AGENT, frozenset(), "D", "labelled:D001#0", "D001")
-    config = TrainingConfig(written_weight=2.0, written_other_weight=0.25)
+    config = TrainingConfig(written_weight=2.0, written_other_weight=0.25, labelled_weight=1.0)
     units = [*written, labelled]
     assert set(unit_weights(units, "C09", config)) == {2.0, 1.0}
     assert set(unit_weights(units, "C12", config)) == {0.25, 1.0}

@@ -57,17 +57,20 @@ class TrainingConfig:
     codes: tuple[str, ...] = JUDGED_CODES
     embeddings: bool = False
     min_df: int = 2
-    regularisation: float = 1.0
+    # Chosen on the nested (leave-one-writer-out) figure over six writers' development conversations: a stronger
+    # prior, labelled conversations weighing more than written turns, and additions held to 0.95 precision gave
+    # F1 0.821 / clean false alarms 8.7% against 0.815 / 10.9% for (1.0, 1.0, 0.9).
+    regularisation: float = 2.0
     context_ngram_weight: float = 0.5
     text_weight: float = 1.0
     context_weight: float = 0.5
-    labelled_weight: float = 1.0
+    labelled_weight: float = 2.0
     written_weight: float = 1.0
     written_other_weight: float = 0.3  # a written example as a negative for codes it was not written for
     rule_weight: float = 1.0
     sample_weight: float = 1.0
     windows: tuple[tuple[str, int], ...] = END_WINDOWS
-    target_precision: float = 0.9
+    target_precision: float = 0.95
     min_true_positives: int = 2
     floor: float = 0.5
     veto_ceiling: float = 0.2
