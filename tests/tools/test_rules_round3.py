@@ -110,3 +110,29 @@ def test_a_borrowed_phone_is_not_a_kyc_red_flag(engine: RuleEngine) -> None:
     assert "C11" not in _failed(engine, text, "service")
     money = "坐席：您好，请问有什么可以帮您？\n客户：这笔钱是我同事的，我帮他转一下。\n坐席：好的，您要转多少？"
     assert "C11" in _failed(engine, money, "service")
+
+
+# Cantonese function words (唔 = 不, 冇 = 没有, 系 = 是, 唔好收线 = 不要挂机): a denial read as the promise, a greeting
+# and an announced hold not recognised — each a false alarm before.
+@pytest.mark.parametrize(
+    ("line", "code"),
+    [
+        ("坐席：呢只基金唔保本㗎，净值会有上落。", "C03"),
+        ("坐席：我唔可以应承您一定批到，要睇审批结果。", "C12"),
+    ],
+)
+def test_cantonese_negation_scopes_the_match(engine: RuleEngine, line: str, code: str) -> None:
+    assert code not in _failed(engine, f"客户：有冇保证㗎？\n{line}", "wealth_sales")
+
+
+def test_a_cantonese_greeting_is_a_greeting(engine: RuleEngine) -> None:
+    text = (
+        "坐席：您好，南粤汇通外汇服务热线，我系 Amy，请问有咩可以帮您？\n客户：我想问下年费。\n坐席：好，多谢来电，再见。"
+    )
+    assert "S03" not in _failed(engine, text, "service")
+
+
+def test_a_hold_announced_in_cantonese_or_by_its_length_is_announced(engine: RuleEngine) -> None:
+    for announce in ("我帮您查下，唔好收线。", "我帮您查一查，大概要一分钟左右。"):
+        text = f"[0-5] 坐席：{announce}\n[6-7] 客户：好。\n[40-45] 坐席：多谢等候，查到了。"
+        assert "S05" not in _failed(engine, text, "service")
