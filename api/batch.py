@@ -1,5 +1,11 @@
 """Batch evaluation for the CLI: conversations streamed from files through the supervisor, spread over the
-machine's cores, results yielded in input order as they finish (memory stays flat in the batch size)."""
+machine's cores, results yielded in input order as they finish (memory stays flat in the batch size).
+
+Conversations are evaluated in chunks; a chunk's writes are stored in one transaction (`core.store_batch`) before
+any of its results is yielded, so whatever the CLI has printed is stored. This process stays light when worker
+processes do the evaluating: it reads, hands out chunks and writes results; the evaluation stack and its models are
+loaded once in a fork server (`api.batch_preload`) whose forked workers share those pages.
+"""
 
 from __future__ import annotations
 
@@ -13,15 +19,19 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from itertools import chain, islice
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from agents.qm.context import QMContext
 from core.errors import InputError, ZhijianError
 from core.models import Conversation, Dimension, Evaluation, RiskLevel, Ticket
 from core.settings import Settings
-from graphs.supervisor import Evaluator
-from graphs.wiring import open_store
 from tools.citations import CitationTable
 from tools.transcripts import expand_paths, read_path
+
+if TYPE_CHECKING:  # the evaluation stack loads where evaluations run (see the module docstring)
+    from agents.qm.context import QMContext
+    from core.store import Store
+    from graphs.supervisor import Evaluator
+    from tools.semantic import SemanticJudge
 
 CHUNK = 32  # conversations per task sent to a worker process
 IN_PROCESS_UP_TO = 300  # fewer conversations than this are not worth starting worker processes for
@@ -107,24 +117,71 @@ def read_conversations(
                 yield parsed, None
 
 
+@dataclass(frozen=True)
+class BatchSetup:
+    """What every evaluating process builds its QM context from (the parent's or a worker's)."""
+
+    settings: Settings
+    citations: CitationTable | None
+    dry_run: bool
+
+    def context(self, *, store: Store | None = None, judge: SemanticJudge | None = None) -> QMContext:
+        """The configured rule pack, tier-1 model and citations, with this process's own store (unless given)."""
+        from graphs.wiring import build_qm_context, load_small_models, open_store
+
+        if store is None and not self.dry_run:
+            store = open_store(self.settings)
+        return build_qm_context(
+            self.settings,
+            store=store,
+            citations=self.citations,
+            judge=judge,
+            small_models=load_small_models(self.settings),
+        )
+
+
 # A worker process builds its evaluator once (its own store connection, rule engine and tier-1 model, from the
-# same settings) and keeps it for its lifetime. Workers are spawned, not forked: the parent may already run threads
-# (progress bar, OpenMP in the embedding engine) that a forked child would inherit half-locked.
+# same settings) and keeps it for its lifetime. Workers are forked from a fork server, never from this process:
+# this one may already run threads (progress bar, OpenMP in the embedding engine) that a forked child would
+# inherit half-locked; the fork server is a fresh single-threaded process that loaded the models first.
 _worker_evaluator: Evaluator | None = None
 
 
-def _start_worker(settings: Settings, citations: CitationTable | None, dry_run: bool) -> None:
+def _start_worker(setup: BatchSetup) -> None:
     global _worker_evaluator
-    from graphs.wiring import build_qm_context, load_small_models
+    from graphs.supervisor import Evaluator
 
-    store = None if dry_run else open_store(settings)
-    context = build_qm_context(settings, store=store, citations=citations, small_models=load_small_models(settings))
-    _worker_evaluator = Evaluator.create(context)
+    _worker_evaluator = Evaluator.create(setup.context())
 
 
 def _evaluate_chunk(chunk: list[Item]) -> list[Outcome]:
     assert _worker_evaluator is not None, "worker process not initialised"
-    return [_evaluate_one(_worker_evaluator, conversation, fingerprint) for conversation, fingerprint in chunk]
+    return evaluate_chunk(_worker_evaluator, chunk)
+
+
+def evaluate_chunk(evaluator: Evaluator, chunk: list[Item]) -> list[Outcome]:
+    """Evaluate a chunk of conversations; with a store, their writes are stored in one transaction before this
+    returns (on an error, what finished before it is stored, and the error raised)."""
+    from core.store_batch import BufferedStore
+
+    qm = evaluator.context.qm
+    assert qm is not None, "an evaluator has a QM context"
+    if qm.store is None:
+        return [_evaluate_one(evaluator, conversation, fingerprint) for conversation, fingerprint in chunk]
+    buffered = BufferedStore(qm.store)
+    gathering = evaluator.with_qm(qm.replace(store=buffered))
+    results = []
+    try:
+        for conversation, fingerprint in chunk:
+            results.append(gathering.evaluate(conversation, content_hash=fingerprint))
+    finally:
+        taken = buffered.flush()
+    outcomes = []
+    for (conversation, fingerprint), result in zip(chunk, results, strict=True):
+        if result["evaluation"].id in taken:  # another process stored it first: report what is stored
+            result = evaluator.evaluate(conversation, content_hash=fingerprint)
+        outcomes.append(_outcome(result["evaluation"], result.get("tickets", []), result.get("reused", False)))
+    return outcomes
 
 
 def _evaluate_one(evaluator: Evaluator, conversation: Conversation, fingerprint: str | None) -> Outcome:
@@ -143,37 +200,44 @@ def _chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
         yield chunk
 
 
-def worker_count(settings: Settings, context: QMContext) -> int:
+def worker_count(settings: Settings, *, judge: bool) -> int:
     """Processes for a batch: one per core by default; one when an LLM is configured (it uses every core)."""
-    if context.judge is not None:
+    if judge:
         return 1
     return settings.workers or max(1, len(os.sched_getaffinity(0)))
 
 
+def _pool(workers: int, setup: BatchSetup) -> ProcessPoolExecutor:
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["api.batch_preload"])
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker, initargs=(setup,))
+
+
 def evaluate_stream(
-    items: Iterable[Item], context: QMContext, settings: Settings, *, dry_run: bool
+    items: Iterable[Item],
+    setup: BatchSetup,
+    *,
+    store: Store | None = None,
+    judge: SemanticJudge | None = None,
 ) -> Iterator[Outcome]:
-    """Evaluate conversations in input order. A small batch is evaluated in this process; a larger one goes in
-    chunks to one spawned process per core (each with its own database connection), at most two chunks per
-    worker in flight, so memory stays flat however long the input is."""
-    workers = worker_count(settings, context)
+    """Evaluate conversations in input order. A small batch (or one with an LLM) is evaluated in this process,
+    with `store` and `judge` when given; a larger one goes in chunks to one worker process per core (each with
+    its own database connection), at most two chunks per worker in flight, so memory stays flat however long the
+    input is."""
+    workers = worker_count(setup.settings, judge=judge is not None)
     stream = iter(items)
     head = list(islice(stream, IN_PROCESS_UP_TO))
     if workers == 1 or len(head) < IN_PROCESS_UP_TO:
-        evaluator = Evaluator.create(context)
-        for conversation, fingerprint in chain(head, stream):
-            yield _evaluate_one(evaluator, conversation, fingerprint)
+        from graphs.supervisor import Evaluator
+
+        evaluator = Evaluator.create(setup.context(store=store, judge=judge))
+        for chunk in _chunks(chain(head, stream), CHUNK):
+            yield from evaluate_chunk(evaluator, chunk)
         return
-    items = chain(head, stream)
-    pool = ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_start_worker,
-        initargs=(settings, context.citations, dry_run),
-    )
+    pool = _pool(workers, setup)
     pending: deque[Future[list[Outcome]]] = deque()
     try:
-        for chunk in _chunks(items, CHUNK):
+        for chunk in _chunks(chain(head, stream), CHUNK):
             pending.append(pool.submit(_evaluate_chunk, chunk))
             if len(pending) >= 2 * workers:
                 yield from pending.popleft().result()

@@ -142,8 +142,8 @@ def run_batch(
 ) -> BatchSummary:
     """Stream every path through the evaluator; each result goes to `on_outcome` as soon as it is ready,
     bad records are reported on stderr (their file, line and field; never their content) and skipped."""
-    from api.batch import evaluate_stream, read_conversations
-    from graphs.wiring import build_judge, build_qm_context, citation_table, load_small_models, open_store
+    from api.batch import BatchSetup, evaluate_stream, read_conversations
+    from graphs.wiring import build_judge, citation_table, open_store
     from knowledge.rulepacks import load_scorecard
 
     summary = BatchSummary()
@@ -162,15 +162,11 @@ def run_batch(
     if settings.llm_provider != "none":  # the LLM tier runs in this process; its verdicts are cached in the store
         store = None if dry_run else open_store(settings)
         judge = build_judge(settings, cache=store)
-    context = build_qm_context(
-        settings, store=store, scorecard=card, citations=table, judge=judge, small_models=load_small_models(settings)
-    )
     items = read_conversations(paths, settings, reject, transcribe=_transcriber_for(settings, reject))
-    if not dry_run and context.store is None:
-        context = context.replace(store=open_store(settings))  # worker processes open their own
+    setup = BatchSetup(settings, table, dry_run)  # each evaluating process builds its context from this
     try:
         with progress_bar(err, "质检中 evaluating", disable=quiet) as update:
-            for outcome in evaluate_stream(items, context, settings, dry_run=dry_run):
+            for outcome in evaluate_stream(items, setup, store=store, judge=judge):
                 summary.evaluated += 1
                 if keep_rows:
                     summary.rows.append(outcome)

@@ -35,11 +35,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
     cursor.close()
 
 
-def _begin_immediate(connection: Any) -> None:
+READ_ONLY = "zhijian_read_only"  # execution option: a transaction that only reads (see `_begin`)
+
+
+def _begin(connection: Any) -> None:
     # A deferred transaction that reads, then writes, fails at once with "database is locked" when another
     # process wrote in between (WAL snapshot conflict); taking the write lock up front makes it wait instead
-    # (busy_timeout), so two processes on one database never lose a write.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # (busy_timeout), so two processes on one database never lose a write. A transaction that only reads needs
+    # no lock in WAL: taking one would make every lookup of one process wait for the other's writes.
+    read_only = connection.get_execution_options().get(READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -65,7 +70,7 @@ def create_db_engine(url: str) -> Engine:
             os.chmod(path, 0o600)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _begin_immediate)
+        event.listen(engine, "begin", _begin)
         return engine
     try:
         return create_engine(url, pool_pre_ping=True)

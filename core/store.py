@@ -34,7 +34,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from core.db import Base, create_db_engine, utc_now
+from core.db import READ_ONLY, Base, create_db_engine, utc_now
 from core.errors import StoreError
 from core.models import Conversation, Dimension, Evaluation, Ticket, TicketStatus
 
@@ -173,6 +173,8 @@ class Store:
         Base.metadata.create_all(engine)
         _check_schema(engine)
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        # Lookups take no write lock (SQLite WAL readers never wait for a writer, nor make it wait).
+        self._reads = sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
 
     @classmethod
     def from_url(cls, url: str, *, vault_key: Path | None = None) -> Store:
@@ -187,6 +189,12 @@ class Store:
     @contextmanager
     def session(self) -> Iterator[Session]:
         with self._sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A transaction that only reads (a consistent snapshot, no write lock)."""
+        with self._reads() as session, session.begin():
             yield session
 
     # ── conversations and their vault ─────────────────────────────────────────────────────────────
@@ -225,22 +233,7 @@ class Store:
         )
         if pk is not None:
             return pk
-        row = ConversationRow(
-            tenant=conversation.tenant,
-            external_id=conversation.id,
-            content_hash=content_hash,
-            channel=conversation.channel.value,
-            scenario=conversation.scenario,
-            head_office=conversation.head_office,
-            branch=conversation.branch,
-            sub_branch=conversation.sub_branch,
-            team=conversation.team,
-            agent_id=conversation.agent_id,
-            started_at=conversation.started_at,
-            converted=conversation.outcome.converted,
-            csat=conversation.outcome.csat,
-            payload=conversation.model_dump(mode="json", exclude_none=True),
-        )
+        row = ConversationRow(**conversation_row(conversation, content_hash))
         s.add(row)
         s.flush()
         return row.pk
@@ -253,7 +246,7 @@ class Store:
 
     def pii_values(self, *, tenant: str, conversation_id: str) -> dict[str, str]:
         """The vault of a conversation (for an authorised re-identification, never for a model)."""
-        with self.session() as s:
+        with self.read_session() as s:
             rows = s.execute(
                 select(PiiVaultRow.placeholder, PiiVaultRow.value)
                 .join(ConversationRow, PiiVaultRow.conversation_pk == ConversationRow.pk)
@@ -267,7 +260,7 @@ class Store:
         self, *, tenant: str, conversation_id: str, content_hash: str, rule_pack: str, verdict_version: str
     ) -> Evaluation | None:
         """The stored evaluation of this exact conversation content under this verdict version, if any."""
-        with self.session() as s:
+        with self.read_session() as s:
             payload = s.scalar(
                 select(EvaluationRow.payload)
                 .join(ConversationRow, EvaluationRow.conversation_pk == ConversationRow.pk)
@@ -296,8 +289,8 @@ class Store:
                 )
                 if existing is not None:
                     return Evaluation.model_validate(existing)
-                s.execute(insert(EvaluationRow), [_evaluation_row(pk, evaluation)])
-                rows = _finding_rows(evaluation)
+                s.execute(insert(EvaluationRow), [evaluation_row(pk, evaluation)])
+                rows = finding_rows(evaluation)
                 if rows:
                     s.execute(insert(FindingRow), rows)
             return evaluation
@@ -316,7 +309,7 @@ class Store:
 
     def evaluations(self, *, tenant: str, conversation_id: str | None = None) -> list[Evaluation]:
         """Stored evaluations of a tenant, newest first (optionally of one conversation)."""
-        with self.session() as s:
+        with self.read_session() as s:
             query = select(EvaluationRow.payload).where(EvaluationRow.tenant == tenant)
             if conversation_id is not None:
                 query = query.where(EvaluationRow.conversation_id == conversation_id)
@@ -332,20 +325,7 @@ class Store:
                 existing = s.scalar(select(TicketRow.payload).where(TicketRow.evaluation_id == ticket.evaluation_id))
                 if existing is not None:
                     return Ticket.model_validate(existing)
-                s.add(
-                    TicketRow(
-                        id=ticket.id,
-                        evaluation_id=ticket.evaluation_id,
-                        tenant=ticket.tenant,
-                        agent_id=ticket.agent_id,
-                        team=ticket.team,
-                        status=ticket.status.value,
-                        priority=ticket.priority.value,
-                        due_at=ticket.due_at,
-                        payload=ticket.model_dump(mode="json"),
-                        created_at=ticket.created_at,
-                    )
-                )
+                s.add(TicketRow(**ticket_row(ticket)))
             return ticket
         except IntegrityError:
             stored = self.ticket_for_evaluation(ticket.evaluation_id)
@@ -354,12 +334,12 @@ class Store:
             return stored
 
     def ticket_for_evaluation(self, evaluation_id: str) -> Ticket | None:
-        with self.session() as s:
+        with self.read_session() as s:
             payload = s.scalar(select(TicketRow.payload).where(TicketRow.evaluation_id == evaluation_id))
             return Ticket.model_validate(payload) if payload else None
 
     def tickets(self, *, tenant: str, status: TicketStatus | None = None) -> list[Ticket]:
-        with self.session() as s:
+        with self.read_session() as s:
             query = select(TicketRow.payload).where(TicketRow.tenant == tenant)
             if status is not None:
                 query = query.where(TicketRow.status == status.value)
@@ -368,7 +348,7 @@ class Store:
     # ── the LLM verdict cache ─────────────────────────────────────────────────────────────────────
 
     def get_llm_verdict(self, key: str) -> dict[str, Any] | None:
-        with self.session() as s:
+        with self.read_session() as s:
             row = s.get(LlmVerdictRow, key)
             return dict(row.verdict) if row else None
 
@@ -430,7 +410,45 @@ def _erase(s: Session, pks: list[int]) -> None:
     s.execute(delete(ConversationRow).where(ConversationRow.pk.in_(pks)))
 
 
-def _evaluation_row(conversation_pk: int, evaluation: Evaluation) -> dict[str, Any]:
+def conversation_row(conversation: Conversation, content_hash: str) -> dict[str, Any]:
+    """The columns of a received (redacted) conversation."""
+    return {
+        "tenant": conversation.tenant,
+        "external_id": conversation.id,
+        "content_hash": content_hash,
+        "channel": conversation.channel.value,
+        "scenario": conversation.scenario,
+        "head_office": conversation.head_office,
+        "branch": conversation.branch,
+        "sub_branch": conversation.sub_branch,
+        "team": conversation.team,
+        "agent_id": conversation.agent_id,
+        "started_at": conversation.started_at,
+        "converted": conversation.outcome.converted,
+        "csat": conversation.outcome.csat,
+        "payload": conversation.model_dump(mode="json", exclude_none=True),
+        "created_at": utc_now(),
+    }
+
+
+def ticket_row(ticket: Ticket) -> dict[str, Any]:
+    """The columns of a ticket."""
+    return {
+        "id": ticket.id,
+        "evaluation_id": ticket.evaluation_id,
+        "tenant": ticket.tenant,
+        "agent_id": ticket.agent_id,
+        "team": ticket.team,
+        "status": ticket.status.value,
+        "priority": ticket.priority.value,
+        "due_at": ticket.due_at,
+        "payload": ticket.model_dump(mode="json"),
+        "created_at": ticket.created_at,
+    }
+
+
+def evaluation_row(conversation_pk: int, evaluation: Evaluation) -> dict[str, Any]:
+    """The columns of an evaluation of the conversation stored as `conversation_pk`."""
     return {
         "id": evaluation.id,
         "conversation_pk": conversation_pk,
@@ -450,7 +468,8 @@ def _evaluation_row(conversation_pk: int, evaluation: Evaluation) -> dict[str, A
     }
 
 
-def _finding_rows(evaluation: Evaluation) -> list[dict[str, Any]]:
+def finding_rows(evaluation: Evaluation) -> list[dict[str, Any]]:
+    """One row per failure or not-evaluated rule of the evaluation."""
     return [
         {
             "evaluation_id": evaluation.id,
