@@ -14,7 +14,9 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import select
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any
@@ -31,11 +33,33 @@ log = logging.getLogger("zhijian.evaluators")
 _worker_service: Service | None = None
 
 
-def _start_worker(settings: Settings) -> None:
+def _start_worker(settings: Settings, server_pid: int) -> None:
     global _worker_service
     from api.service import build_service
 
+    threading.Thread(target=_exit_with, args=(server_pid,), name="server-watch", daemon=True).start()
     _worker_service = build_service(settings, follow_clause_cache=True)
+
+
+def _exit_with(server_pid: int, poll_s: float = 1.0) -> None:
+    """End this worker when the server process is gone. A server killed with SIGKILL cannot shut its pool down, and
+    its workers (children of the fork server, each holding a few hundred MB) would otherwise wait for work forever."""
+    try:
+        watched = os.pidfd_open(server_pid)  # readable once the process has exited (Linux 5.3+)
+    except (AttributeError, OSError):
+        watched = None
+    if watched is not None:
+        select.select([watched], [], [])
+    else:
+        while True:
+            time.sleep(poll_s)
+            try:
+                os.kill(server_pid, 0)
+            except ProcessLookupError:
+                break
+            except PermissionError:  # exists, owned by someone else: the pid was reused, so the server is gone
+                break
+    os._exit(0)
 
 
 def _worker_pid() -> int:
@@ -75,7 +99,10 @@ class EvaluatorPool:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["api.batch_preload"])
         executor = ProcessPoolExecutor(
-            max_workers=self.processes, mp_context=context, initializer=_start_worker, initargs=(self.settings,)
+            max_workers=self.processes,
+            mp_context=context,
+            initializer=_start_worker,
+            initargs=(self.settings, os.getpid()),
         )
         with self._lock:
             self._executor = executor

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -115,3 +117,22 @@ def test_evaluator_process_cites_from_the_clause_cache(tmp_path: Path) -> None:
     finally:
         service.stop()
         service.store.engine.dispose()
+
+
+def test_an_evaluator_process_ends_when_the_server_is_killed() -> None:
+    """A server killed with SIGKILL cannot stop its pool: each worker watches the server process and exits."""
+    server = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    watcher = subprocess.Popen(
+        [sys.executable, "-c", f"from api.evaluators import _exit_with; _exit_with({server.pid}); raise SystemExit(3)"]
+    )
+    try:
+        time.sleep(0.5)
+        assert watcher.poll() is None  # the server is alive: the worker stays
+        server.kill()
+        server.wait()
+        assert watcher.wait(timeout=30) == 0  # left through os._exit(0), not past the watch
+    finally:
+        for process in (server, watcher):
+            if process.poll() is None:
+                process.kill()
+                process.wait()
