@@ -5,6 +5,8 @@ evaluator process cites from the clause cache the server process writes."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -136,3 +138,23 @@ def test_an_evaluator_process_ends_when_the_server_is_killed() -> None:
             if process.poll() is None:
                 process.kill()
                 process.wait()
+
+
+def test_a_dead_evaluator_process_is_replaced(pooled: tuple[TestClient, dict[str, str], Path]) -> None:
+    client, headers, _ = pooled
+    service = client.app.state.service  # type: ignore[attr-defined]
+    executor = service.pool._executor
+    victim = executor.submit(os.getpid).result()
+    os.kill(victim, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while executor._broken is False:  # the pool notices the death on its own thread
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    answered = client.post("/evaluate", json=call("after-death", "上海分行", "A101"), headers=headers)
+    assert answered.status_code == 200  # evaluated here while new processes start
+    deadline = time.monotonic() + 180
+    while client.get("/readyz").json()["evaluators"] != "2 processes":
+        assert time.monotonic() < deadline, client.get("/readyz").json()
+        time.sleep(0.2)
+    again = client.post("/evaluate", json=call("after-restart", "上海分行", "A101"), headers=headers)
+    assert again.status_code == 200 and service.pool._executor is not executor
