@@ -6,6 +6,7 @@ from core.models import Conversation, Evidence, Finding, Tier, Utterance, Verdic
 from core.scorecard import Rule, Scorecard
 from tools.normalize import normalize_text
 from tools.rules.checks import CHECKS, CheckResult
+from tools.rules.dialect import conversation_reading
 from tools.rules.matching import clause_quote
 from tools.sentiment import DistressScorer
 
@@ -31,7 +32,8 @@ class RuleEngine:
     def evaluate(self, conversation: Conversation) -> list[Finding]:
         """One finding per rule, in rule-pack order (not-applicable ones included, for the record)."""
         prepared, note = self.prepare(conversation)
-        findings = [self.evaluate_rule(rule, prepared) for rule in self.scorecard.rules]
+        reading = conversation_reading(prepared)
+        findings = [self._finding(rule, reading, prepared) for rule in self.scorecard.rules]
         findings = _settle_semantic(findings)
         if note:
             findings = [
@@ -60,9 +62,12 @@ class RuleEngine:
         return (conversation.model_copy(update={"turns": turns}) if changed else conversation), note
 
     def evaluate_rule(self, rule: Rule, conversation: Conversation) -> Finding:
-        result = self._applicability(rule, conversation) or CHECKS[rule.check.type](
-            conversation, rule.check, self.scorer
-        )
+        """One rule on a prepared conversation (see prepare)."""
+        return self._finding(rule, conversation_reading(conversation), conversation)
+
+    def _finding(self, rule: Rule, reading: Conversation, said: Conversation) -> Finding:
+        """The rule's checks read the Mandarin reading; the evidence quotes what was said (same offsets)."""
+        result = self._applicability(rule, reading) or CHECKS[rule.check.type](reading, rule.check, self.scorer)
         failed = result.verdict is Verdict.FAIL
         return Finding(
             rule_id=rule.id,
@@ -71,7 +76,7 @@ class RuleEngine:
             dimension=rule.effective_dimension,
             verdict=result.verdict,
             severity=rule.severity,
-            evidence=_evidence(conversation, result),
+            evidence=_evidence(said, result),
             confidence=rule.confidence if rule.confidence is not None and failed else result.confidence,
             tier=Tier.RULES,
             explanation=f"{rule.name}：{result.explanation}" if failed else result.explanation,
