@@ -7,7 +7,7 @@ import pytest
 from core.models import Verdict
 from tests.conftest import transcript
 from tools.rules import RuleEngine
-from tools.rules.dialect import mandarin_reading
+from tools.dialect import mandarin_reading
 
 
 @pytest.mark.parametrize(

@@ -126,9 +126,7 @@ def test_cantonese_negation_scopes_the_match(engine: RuleEngine, line: str, code
 
 
 def test_a_cantonese_greeting_is_a_greeting(engine: RuleEngine) -> None:
-    text = (
-        "坐席：您好，南粤汇通外汇服务热线，我系 Amy，请问有咩可以帮您？\n客户：我想问下年费。\n坐席：好，多谢来电，再见。"
-    )
+    text = "坐席：您好，南粤汇通外汇服务热线，我系 Amy，请问有咩可以帮您？\n客户：我想问下年费。\n坐席：好，多谢来电，再见。"
     assert "S03" not in _failed(engine, text, "service")
 
 
@@ -136,3 +134,23 @@ def test_a_hold_announced_in_cantonese_or_by_its_length_is_announced(engine: Rul
     for announce in ("我帮您查下，唔好收线。", "我帮您查一查，大概要一分钟左右。"):
         text = f"[0-5] 坐席：{announce}\n[6-7] 客户：好。\n[40-45] 坐席：多谢等候，查到了。"
         assert "S05" not in _failed(engine, text, "service")
+
+
+# From writer L's clean calls, by class: a self-introduction naming any organisation, "不打扰您了" as a polite close
+# (its 不 negated the 拜拜 after it), and pointing the customer to where they can go as taking the problem in hand.
+def test_a_greeting_that_introduces_any_organisation_is_a_greeting(engine: RuleEngine) -> None:
+    text = "坐席：喂你好这边是恒远商务咨询找一下王先生\n客户：我就是。\n坐席：好的，再见。"
+    assert "S03" not in _failed(engine, text, "collection")
+
+
+def test_not_disturbing_any_longer_is_a_polite_close(engine: RuleEngine) -> None:
+    text = "坐席：您好，安和银行信用卡中心，我是小李。\n客户：我不需要，谢谢。\n坐席：好的那不打扰你了拜拜"
+    assert "S03" not in _failed(engine, text, "telemarketing")
+
+
+def test_pointing_an_upset_customer_to_where_to_report_is_handling(engine: RuleEngine) -> None:
+    text = (
+        "坐席：您好，请问有什么可以帮您？\n客户：那个贷款中介收了我两千块就跑了，太坑人了！\n"
+        "坐席：这种情况可以向当地派出所报案。\n客户：好的。"
+    )
+    assert "S02" not in _failed(engine, text, "service")

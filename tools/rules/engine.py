@@ -6,7 +6,7 @@ from core.models import Conversation, Evidence, Finding, Tier, Utterance, Verdic
 from core.scorecard import Rule, Scorecard
 from tools.normalize import normalize_text
 from tools.rules.checks import CHECKS, CheckResult
-from tools.rules.dialect import conversation_reading
+from tools.dialect import conversation_reading
 from tools.rules.matching import clause_quote
 from tools.sentiment import DistressScorer
 

@@ -20,7 +20,7 @@ from tools.small_model.units import Unit
 
 MANIFEST = "manifest.json"
 WEIGHTS = "weights.npz"
-FORMAT = 2
+FORMAT = 3  # 3: n-grams of the Mandarin reading (tools/dialect.py); 唔 no longer dropped as a filler
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "knowledge" / "models" / "tier1"
 
 

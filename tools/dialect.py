@@ -1,4 +1,4 @@
-"""A Mandarin reading of regional speech for the rule tier (knowledge/lexicons/dialect_zh.yaml).
+"""A Mandarin reading of regional speech for the rule tier and tier 1 (knowledge/lexicons/dialect_zh.yaml).
 
 The rules' patterns and cue words are Mandarin; the reading replaces Cantonese and northern function words
 ("唔" → "不", "冇" → "没", "我系" → "我是", "俺" → "我") with same-length Mandarin, so every offset in a turn stays
@@ -15,7 +15,7 @@ import yaml
 
 from core.models import Conversation
 
-DIALECT_LEXICON = Path(__file__).resolve().parents[2] / "knowledge" / "lexicons" / "dialect_zh.yaml"
+DIALECT_LEXICON = Path(__file__).resolve().parents[1] / "knowledge" / "lexicons" / "dialect_zh.yaml"
 
 
 class _Reading:
