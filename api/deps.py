@@ -37,9 +37,10 @@ def get_principal(
     key: Annotated[str | None, Depends(api_key_header)],
     token: Annotated[str | None, Depends(oauth2)],
 ) -> Principal:
-    """From an API key or a bearer token; 401 with the reason otherwise."""
+    """From an API key or a bearer token; 401 with the reason otherwise. Who a key or user is comes from the
+    service's `PrincipalCache` (a revocation takes effect within its few seconds)."""
     if key:
-        principal = principal_for_api_key(service.store, key)
+        principal = service.principals.get("key", key, lambda: principal_for_api_key(service.store, key))
         if principal is None:
             raise HTTPException(401, "unknown API key")
         return principal
@@ -50,7 +51,8 @@ def get_principal(
             raise HTTPException(401, "token expired") from None
         except jwt.InvalidTokenError:
             raise HTTPException(401, "invalid token") from None
-        principal = principal_for_user(service.store, str(claims["sub"]))
+        username = str(claims["sub"])  # the signature and expiry are checked on every request, above
+        principal = service.principals.get("user", username, lambda: principal_for_user(service.store, username))
         if principal is None:
             raise HTTPException(401, "the token's user no longer exists")
         return principal

@@ -12,10 +12,14 @@ import hashlib
 import logging
 import secrets
 import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from agents.qm.context import QMContext
+from core.access import Principal
 from core.errors import ZhijianError
 from core.models import Conversation
 from core.scorecard import Scorecard
@@ -43,6 +47,38 @@ class UnknownScorecard(ZhijianError):
     """The tenant has no stored scorecard of that name."""
 
 
+class PrincipalCache:
+    """Who an API key or a user is, remembered for `ttl_s` per process (bounded, least recently used out first), so
+    a request does not look its credential up in the database each time. A revoked key, a deleted user or a changed
+    scope takes effect within `ttl_s`; unknown credentials are never remembered. Keyed by a hash: no secret is kept."""
+
+    def __init__(self, *, ttl_s: float = 5.0, max_entries: int = 4096) -> None:
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self._entries: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, kind: str, credential: str, lookup: Callable[[], Principal | None]) -> Principal | None:
+        """The remembered principal of this credential, else `lookup()` (remembered when found)."""
+        key = hashlib.sha256(f"{kind}\0{credential}".encode()).hexdigest()
+        now = time.monotonic()
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry[0] > now:
+                self._entries.move_to_end(key)
+                return entry[1]
+        principal = lookup()
+        with self._lock:
+            if principal is None:
+                self._entries.pop(key, None)
+            else:
+                self._entries[key] = (now + self.ttl_s, principal)
+                self._entries.move_to_end(key)
+                while len(self._entries) > self.max_entries:
+                    self._entries.popitem(last=False)
+        return principal
+
+
 @dataclass
 class Service:
     settings: Settings
@@ -53,6 +89,7 @@ class Service:
     checkpointer: SqliteSaver | None = None
     judge: SemanticJudge | None = None
     pool: EvaluatorPool | None = None  # evaluator processes, when the server runs with several
+    principals: PrincipalCache = field(default_factory=PrincipalCache)
     regulations: RegulationIndex | None = None
     citations_status: str = "disabled"  # disabled | loading | ready | failed: <reason>
     _stopped: threading.Event = field(default_factory=threading.Event)

@@ -109,7 +109,7 @@ def create_api_key(store: Store, *, name: str, tenant: str, role: AccessRole, **
 
 
 def principal_for_api_key(store: Store, key: str) -> Principal | None:
-    with store.session() as s:
+    with store.read_session() as s:  # a lookup takes no write lock: it must not wait for evaluations being stored
         row = s.scalar(select(ApiKeyRow).where(ApiKeyRow.key_hash == _hash_key(key)))
         return _principal(f"key:{row.id}", row) if row else None
 
@@ -188,6 +188,6 @@ def authenticate_user(store: Store, username: str, password: str) -> Principal |
 
 
 def principal_for_user(store: Store, username: str) -> Principal | None:
-    with store.session() as s:
+    with store.read_session() as s:
         row = s.get(UserRow, username)
         return _principal(f"user:{username}", row) if row else None
