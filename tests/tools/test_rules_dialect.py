@@ -6,8 +6,8 @@ import pytest
 
 from core.models import Verdict
 from tests.conftest import transcript
-from tools.rules import RuleEngine
 from tools.dialect import mandarin_reading
+from tools.rules import RuleEngine
 
 
 @pytest.mark.parametrize(

@@ -106,7 +106,10 @@ def test_a_callback_in_app_chat_needs_no_identity_question(engine: RuleEngine) -
 
 # C11: "用同事的手机打的" is someone else's phone, not someone else's money.
 def test_a_borrowed_phone_is_not_a_kyc_red_flag(engine: RuleEngine) -> None:
-    text = "坐席：您好，请问有什么可以帮您？\n客户：我卡丢了，现在是用同事的手机打的，想先挂失。\n坐席：好的，先帮您办理临时挂失。"
+    text = (
+        "坐席：您好，请问有什么可以帮您？\n客户：我卡丢了，现在是用同事的手机打的，想先挂失。\n"
+        "坐席：好的，先帮您办理临时挂失。"
+    )
     assert "C11" not in _failed(engine, text, "service")
     money = "坐席：您好，请问有什么可以帮您？\n客户：这笔钱是我同事的，我帮他转一下。\n坐席：好的，您要转多少？"
     assert "C11" in _failed(engine, money, "service")
@@ -126,7 +129,10 @@ def test_cantonese_negation_scopes_the_match(engine: RuleEngine, line: str, code
 
 
 def test_a_cantonese_greeting_is_a_greeting(engine: RuleEngine) -> None:
-    text = "坐席：您好，南粤汇通外汇服务热线，我系 Amy，请问有咩可以帮您？\n客户：我想问下年费。\n坐席：好，多谢来电，再见。"
+    text = (
+        "坐席：您好，南粤汇通外汇服务热线，我系 Amy，请问有咩可以帮您？\n客户：我想问下年费。\n"
+        "坐席：好，多谢来电，再见。"
+    )
     assert "S03" not in _failed(engine, text, "service")
 
 

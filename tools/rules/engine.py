@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from core.models import Conversation, Evidence, Finding, Tier, Utterance, Verdict
 from core.scorecard import Rule, Scorecard
+from tools.dialect import conversation_reading
 from tools.normalize import normalize_text
 from tools.rules.checks import CHECKS, CheckResult
-from tools.dialect import conversation_reading
 from tools.rules.matching import clause_quote
 from tools.sentiment import DistressScorer
 
