@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Annotated
 
@@ -19,7 +19,11 @@ api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="P
 oauth2 = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False, description="User token")
 
 
-def get_service(request: Request) -> Service:
+# Dependencies that only compute are `async def`: FastAPI runs a plain `def` dependency in a worker thread, a hop that
+# costs more CPU than the work itself. Those that may touch the database (get_principal) stay plain `def`.
+
+
+async def get_service(request: Request) -> Service:
     service: Service = request.app.state.service
     return service
 
@@ -62,8 +66,8 @@ def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def require(action: Action) -> Callable[[Principal], Principal]:
-    def check(principal: PrincipalDep) -> Principal:
+def require(action: Action) -> Callable[[Principal], Awaitable[Principal]]:
+    async def check(principal: PrincipalDep) -> Principal:
         if not principal.can(action):
             raise HTTPException(403, f"role {principal.role.value} may not {action.value}")
         return principal
