@@ -16,7 +16,14 @@ def settings_from_options(
     if data_dir is not None:
         overrides["data_dir"] = data_dir
     if database_url is not None:
-        overrides["database_url"] = database_url
+        overrides["database_url"] = database_url_of(database_url)
     if rule_pack is not None:
         overrides["rule_pack"] = rule_pack
     return Settings(**overrides)
+
+
+def database_url_of(value: str) -> str:
+    """`--db` takes a SQLAlchemy URL or, for SQLite, just a file path (`--db /tmp/qa.db` → `sqlite:////tmp/qa.db`)."""
+    if "://" in value or not value.strip():
+        return value
+    return f"sqlite:///{Path(value).expanduser().resolve()}"
