@@ -210,5 +210,5 @@ def serve(
         check_database_url(settings.resolved_database_url, settings.data_dir)
     except ZhijianError as exc:
         _fail(str(exc))
-    processes = workers or os.cpu_count() or 1
+    processes = workers or len(os.sched_getaffinity(0))  # the cores this process may use (containers: fewer)
     uvicorn.run(create_app(settings, evaluator_processes=processes), host=host, port=port, log_level="warning")

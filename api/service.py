@@ -126,7 +126,7 @@ class Service:
         self._use_clauses(table, index=index)
         log.info("regulation clauses ready", extra={"fields": {"ingest": str(report)}})
 
-    def follow_clause_cache(self, poll_s: float = 1.0) -> None:
+    def follow_clause_cache(self, poll_s: float = 0.2) -> None:
         """In an evaluator process: wait until the server process has written the configured pack's clause cache,
         then cite from it (never opening the index, which the server process holds)."""
         from graphs.wiring import citation_cache_path
