@@ -160,3 +160,22 @@ def test_pointing_an_upset_customer_to_where_to_report_is_handling(engine: RuleE
         "坐席：这种情况可以向当地派出所报案。\n客户：好的。"
     )
     assert "S02" not in _failed(engine, text, "service")
+
+
+# LLM reach: ordinary true statements sent calls to the model for wrong information (B01), suitability (C04) and
+# dissatisfaction (X02) — each trigger measured on the development part and the team's sets.
+@pytest.mark.parametrize(
+    ("text", "rule_id", "scenario"),
+    [
+        ("坐席：这张卡首年免年费，刷卡六次免次年年费。\n客户：好的。", "BZ-WRONG-INFO-SEMANTIC", "service"),
+        (
+            "客户：我爸住院了，想先把定期取出来。\n坐席：可以的，提前支取按活期计息。",
+            "WS-SUITABILITY-SEMANTIC",
+            "wealth_sales",
+        ),
+        ("坐席：还需要帮您办别的吗？\n客户：不用了，谢谢。", "XP-DISSATISFACTION-SEMANTIC", "service"),
+    ],
+)
+def test_ordinary_statements_do_not_reach_the_llm(engine: RuleEngine, text: str, rule_id: str, scenario: str) -> None:
+    finding = next(f for f in engine.evaluate(transcript(text, scenario=scenario)) if f.rule_id == rule_id)
+    assert finding.verdict is Verdict.NOT_APPLICABLE
