@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -131,6 +132,10 @@ class BatchSetup:
 
         if store is None and not self.dry_run:
             store = open_store(self.settings)
+        preload = sys.modules.get("api.batch_preload")  # in a worker forked from the fork server (see there)
+        preloaded: QMContext | None = preload.reusable_context(self.settings) if preload is not None else None
+        if preloaded is not None:
+            return preloaded.replace(store=store, citations=self.citations, judge=judge)
         return build_qm_context(
             self.settings,
             store=store,
@@ -162,6 +167,7 @@ def _evaluate_chunk(chunk: list[Item]) -> list[Outcome]:
 def evaluate_chunk(evaluator: Evaluator, chunk: list[Item]) -> list[Outcome]:
     """Evaluate a chunk of conversations; with a store, their writes are stored in one transaction before this
     returns (on an error, what finished before it is stored, and the error raised)."""
+    from agents.qm.intake import receive
     from core.store_batch import BufferedStore
 
     qm = evaluator.context.qm
@@ -172,8 +178,13 @@ def evaluate_chunk(evaluator: Evaluator, chunk: list[Item]) -> list[Outcome]:
     gathering = evaluator.with_qm(qm.replace(store=buffered))
     results = []
     try:
-        for conversation, fingerprint in chunk:
-            results.append(gathering.evaluate(conversation, content_hash=fingerprint))
+        # Evaluator.evaluate in two halves, so that one query tells which of the chunk were evaluated before.
+        received = [
+            receive(conversation, store=buffered, content_hash=fingerprint) for conversation, fingerprint in chunk
+        ]
+        buffered.expect((r.conversation.tenant, r.conversation.id, r.content_hash) for r in received)
+        for r in received:
+            results.append(gathering.evaluate_received(r.conversation, r.content_hash))
     finally:
         taken = buffered.flush()
     outcomes = []

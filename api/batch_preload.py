@@ -1,25 +1,62 @@
 """Imported by the batch's fork server only (`api.batch`), never by the CLI itself: loads the evaluation stack and
-the models every worker uses whatever the settings (jieba's dictionary, the LAC name tagger), so the workers forked
-from the server share those pages copy-on-write instead of each loading its own copy.
+the models every worker uses, so the workers forked from the server share those pages copy-on-write instead of each
+loading its own copy.
 
-The garbage collector's bookkeeping would otherwise write to every shared object on the first collection in each
-worker (copying the pages), so everything loaded here is frozen out of collection.
+What does not depend on the settings is loaded for any batch: jieba's dictionary, the LAC name tagger, the
+libraries. The rule engine and tier 1 are built from the settings the server sees (its environment: the defaults
+unless ZHIJIAN_* variables say otherwise) and used by a worker only when its batch has the same ones
+(`reusable_context`); a sample conversation is evaluated once, without storing anything, so that what the first
+evaluation loads or caches is shared too. The garbage collector's bookkeeping would otherwise write to every shared
+object on the first collection in each worker (copying the pages), so everything loaded here is frozen out of it.
 """
 
 from __future__ import annotations
 
 import gc
-import importlib
 import logging
+from typing import Any
 
 import jieba
 
+from agents.qm.context import QMContext
+from core.settings import Settings
+from graphs.supervisor import Evaluator
+from graphs.wiring import build_qm_context, load_small_models
+from knowledge.samples import SAMPLE_CONVERSATIONS
 from tools.ner import default_tagger
+from tools.transcripts import read_path
 
-# The evaluation stack (LangGraph, SQLAlchemy, the rule engine's and tier 1's libraries).
-for _module in ("graphs.supervisor", "graphs.wiring", "core.store_batch", "tools.small_model"):
-    importlib.import_module(_module)
+
+def _judging_settings(settings: Settings) -> dict[str, Any]:
+    """The settings a QM context's rule engine, tier 1 and ticket policy are built from."""
+    return settings.model_dump(
+        include={"rule_pack", "small_models", "small_model_path", "max_turn_chars", "ticket_due_days"}
+    )
+
+
+def _warm_up() -> tuple[dict[str, Any], QMContext] | None:
+    settings = Settings()
+    try:
+        context = build_qm_context(settings, store=None, small_models=load_small_models(settings))
+        evaluator = Evaluator.create(context)
+        for conversation in read_path(SAMPLE_CONVERSATIONS, max_bytes=10**7):
+            if not isinstance(conversation, Exception):
+                evaluator.evaluate(conversation)  # no store: nothing is kept
+                break
+    except Exception:  # a pack or model these settings cannot load: workers build theirs (and say why)
+        return None
+    return _judging_settings(settings), context
+
+
+def reusable_context(settings: Settings) -> QMContext | None:
+    """The context built here, when `settings` would build the same rule engine, tier 1 and ticket policy."""
+    if _PRELOADED is None or _judging_settings(settings) != _PRELOADED[0]:
+        return None
+    return _PRELOADED[1]
+
+
 jieba.setLogLevel(logging.WARNING)
 jieba.initialize()
 default_tagger()
+_PRELOADED = _warm_up()
 gc.freeze()

@@ -9,7 +9,7 @@ next run does it again (every write is keyed, so it is idempotent).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,6 +57,32 @@ class BufferedStore(Store):
         self._reads = store._reads
         self._store = store
         self._gathered = _Gathered()
+        self._expected: set[ConversationKey] = set()  # conversations whose stored evaluations are known…
+        self._evaluated: set[EvaluationKey] = set()  # …to be these
+
+    def expect(self, conversations: Iterable[ConversationKey]) -> None:
+        """One query for a chunk's conversations: which evaluations they have stored, so that looking up the
+        others needs no query. (One stored meanwhile by another process is caught by `flush`.)"""
+        keys = set(conversations) - self._expected
+        if not keys:
+            return
+        columns = tuple_(ConversationRow.tenant, ConversationRow.external_id, ConversationRow.content_hash)
+        with self.read_session() as s:
+            rows = s.execute(
+                select(
+                    ConversationRow.tenant,
+                    ConversationRow.external_id,
+                    ConversationRow.content_hash,
+                    EvaluationRow.rule_pack,
+                    EvaluationRow.verdict_version,
+                )
+                .join(EvaluationRow, EvaluationRow.conversation_pk == ConversationRow.pk)
+                .where(columns.in_(list(keys)))
+            )
+            self._evaluated |= {
+                (tenant, cid, content_hash, pack, version) for tenant, cid, content_hash, pack, version in rows
+            }
+        self._expected |= keys
 
     def admit(self, conversation: Conversation, content_hash: str, vault: Sequence[VaultEntry]) -> None:
         key = (conversation.tenant, conversation.id, content_hash)
@@ -70,6 +96,8 @@ class BufferedStore(Store):
         gathered = self._gathered.evaluations.get(key)
         if gathered is not None:
             return gathered
+        if key[:3] in self._expected and key not in self._evaluated:
+            return None
         return self._store.find_evaluation(
             tenant=tenant,
             conversation_id=conversation_id,
@@ -106,6 +134,7 @@ class BufferedStore(Store):
         """Store everything gathered in one transaction and start afresh. Returns the ids of the evaluations
         that another process stored first (with their tickets, if any): the caller reports those as stored."""
         gathered, self._gathered = self._gathered, _Gathered()
+        self._expected, self._evaluated = set(), set()
         if not (gathered.conversations or gathered.tickets):
             return set()
         try:

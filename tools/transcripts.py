@@ -9,6 +9,7 @@ single conversation is an error, not an empty success.
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -229,8 +230,48 @@ def read_text(text: str, *, source: str, suffix: str) -> Iterator[Conversation |
         )
 
 
+_STREAMED_FROM_BYTES = 1 << 20  # a larger UTF-8 JSONL file is read a line at a time: memory flat in its size
+
+
+def _plain_utf8(path: Path) -> bool:
+    """Whether a file is UTF-8 without a byte-order mark, checked a block at a time (nothing is kept)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with path.open("rb") as f:
+        head = f.read(4)
+        if any(head.startswith(bom) for bom, _ in _BOMS):
+            return False
+        try:
+            decoder.decode(head)
+            while block := f.read(1 << 20):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return False
+    return True
+
+
+def _stream_jsonl(path: Path, *, source: str) -> Iterator[Conversation | InputError]:
+    """`read_text` of a UTF-8 JSONL file, one line at a time (the same line numbers and messages)."""
+    lineno, blank = 0, True
+    with path.open(encoding="utf-8") as f:
+        for physical in f:
+            for line in physical.splitlines():  # the same line breaks as str.splitlines on the whole text
+                lineno += 1
+                if not line.strip():
+                    continue
+                blank = False
+                try:
+                    yield conversation_from_record(json.loads(line), source=source, line=lineno)
+                except json.JSONDecodeError as exc:
+                    yield InputError(f"malformed JSON at column {exc.colno}: {exc.msg}", source=source, line=lineno)
+                except InputError as exc:
+                    yield exc
+    if blank:
+        yield InputError("no conversation in the file: it has only blank lines", source=source)
+
+
 def read_path(path: Path, *, max_bytes: int) -> Iterator[Conversation | InputError]:
-    """Conversations in one file; errors are yielded, never raised."""
+    """Conversations in one file; errors are yielded, never raised. A large UTF-8 JSONL file is streamed."""
     source = str(path)
     try:
         size = path.stat().st_size
@@ -239,6 +280,9 @@ def read_path(path: Path, *, max_bytes: int) -> Iterator[Conversation | InputErr
             return
         if size == 0:
             yield InputError("no conversation in the file: it is empty", source=source)
+            return
+        if path.suffix.lower() == ".jsonl" and size > _STREAMED_FROM_BYTES and _plain_utf8(path):
+            yield from _stream_jsonl(path, source=source)
             return
         text = decode_bytes(path.read_bytes(), source=source)
     except InputError as exc:

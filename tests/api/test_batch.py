@@ -61,6 +61,16 @@ def test_a_chunk_reports_what_another_process_stored_first(
     assert [_count(store, row) for row in (EvaluationRow, TicketRow)] == [2, 2]
 
 
+def test_a_chunk_sent_again_is_reused_whole(store: Store, qm_context: QMContext) -> None:
+    chunk = _calls(3)
+    first = evaluate_chunk(Evaluator.create(qm_context), chunk)
+    mixed = [*chunk[:2], *_calls(4)[3:]]
+    again = evaluate_chunk(Evaluator.create(qm_context), mixed)
+    assert [o.reused for o in again] == [True, True, False]
+    assert [o.json_line for o in again[:2]] == [o.json_line for o in first[:2]]
+    assert [_count(store, row) for row in (EvaluationRow, TicketRow)] == [4, 4]
+
+
 def test_an_error_mid_chunk_keeps_what_finished_before_it(store: Store, qm_context: QMContext) -> None:
     chunk = _calls(3)
     evaluate = qm_context.engine.evaluate

@@ -160,3 +160,36 @@ def test_a_folder_without_conversation_files_is_an_input_error(tmp_path: Path) -
     (tmp_path / "notes.md").write_text("x", encoding="utf-8")
     (found,) = list(expand_paths([tmp_path]))
     assert isinstance(found, InputError) and "no conversation in the folder" in str(found)
+
+
+def test_a_large_jsonl_file_is_read_a_line_at_a_time_with_the_same_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: the whole file was read and decoded first, so the CLI's memory grew with the batch."""
+    import tools.transcripts
+
+    lines = [json.dumps({**GOOD, "id": f"ok-{n}"}, ensure_ascii=False) for n in range(50)]
+    lines[7] = '{"id": "broken", "turns": ['
+    lines[9] = ""
+    path = tmp_path / "batch.jsonl"
+    path.write_text("\r\n".join(lines) + "\u2028" + lines[0], encoding="utf-8")
+    whole = [str(r) if isinstance(r, InputError) else r.id for r in read_path(path, max_bytes=10**6)]
+
+    monkeypatch.setattr(tools.transcripts, "_STREAMED_FROM_BYTES", 10)
+    monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail("the whole file was read"))
+    streamed = [str(r) if isinstance(r, InputError) else r.id for r in read_path(path, max_bytes=10**6)]
+    assert streamed == whole and len(whole) == 50
+    assert f"{path}:8: malformed JSON" in whole[7]
+
+
+@pytest.mark.parametrize("content", [b"\n\n  \n", "\ufeff".encode() + b'{"id": "x"}\n', "客户".encode("gb18030")])
+def test_a_large_jsonl_file_that_is_not_plain_utf8_is_read_as_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: bytes
+) -> None:
+    import tools.transcripts
+
+    path = tmp_path / "batch.jsonl"
+    path.write_bytes(content)
+    before = [str(r) for r in read_path(path, max_bytes=10**6)]
+    monkeypatch.setattr(tools.transcripts, "_STREAMED_FROM_BYTES", 1)
+    assert [str(r) for r in read_path(path, max_bytes=10**6)] == before
