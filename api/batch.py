@@ -242,7 +242,8 @@ def evaluate_stream(
         from graphs.supervisor import Evaluator
 
         evaluator = Evaluator.create(setup.context(store=store, judge=judge))
-        for chunk in _chunks(chain(head, stream), CHUNK):
+        # With an LLM each conversation takes seconds: store and report each as soon as it is done.
+        for chunk in _chunks(chain(head, stream), 1 if judge is not None else CHUNK):
             yield from evaluate_chunk(evaluator, chunk)
         return
     pool = _pool(workers, setup)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, tuple_
+from sqlalchemy import ColumnElement, Connection, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from core.models import Conversation, Evaluation, Ticket
@@ -50,11 +50,9 @@ class _Gathered:
 class BufferedStore(Store):
     """A view of a store whose writes wait for `flush` (one transaction); not shared between threads."""
 
-    def __init__(self, store: Store) -> None:  # shares the store's engine and sessions; its schema is checked
-        self.engine = store.engine
-        self.vault = store.vault
-        self._sessions = store._sessions
-        self._reads = store._reads
+    def __init__(self, store: Store) -> None:
+        # Shares everything the store holds (engine, sessions, vault cipher): its schema is checked already.
+        self.__dict__.update(store.__dict__)
         self._store = store
         self._gathered = _Gathered()
         self._expected: set[ConversationKey] = set()  # conversations whose stored evaluations are known…
@@ -66,7 +64,6 @@ class BufferedStore(Store):
         keys = set(conversations) - self._expected
         if not keys:
             return
-        columns = tuple_(ConversationRow.tenant, ConversationRow.external_id, ConversationRow.content_hash)
         with self.read_session() as s:
             rows = s.execute(
                 select(
@@ -77,10 +74,12 @@ class BufferedStore(Store):
                     EvaluationRow.verdict_version,
                 )
                 .join(EvaluationRow, EvaluationRow.conversation_pk == ConversationRow.pk)
-                .where(columns.in_(list(keys)))
+                .where(_among(keys))
             )
             self._evaluated |= {
-                (tenant, cid, content_hash, pack, version) for tenant, cid, content_hash, pack, version in rows
+                (tenant, cid, content_hash, pack, version)
+                for tenant, cid, content_hash, pack, version in rows
+                if (tenant, cid, content_hash) in keys
             }
         self._expected |= keys
 
@@ -204,19 +203,26 @@ def _write(connection: Connection, gathered: _Gathered, encrypt: Callable[[str],
     return taken
 
 
+def _among(keys: Iterable[ConversationKey]) -> ColumnElement[bool]:
+    """Rows of these tenants and ids, a superset of the keys: the unique index (tenant, id, hash) is searched for
+    each pair (a row-value IN would scan the whole index); callers keep the exact keys."""
+    tenants, ids = {key[0] for key in keys}, {key[1] for key in keys}
+    return ConversationRow.tenant.in_(tenants) & ConversationRow.external_id.in_(ids)
+
+
 def _conversation_pks(
     connection: Connection, conversations: dict[ConversationKey, Conversation]
 ) -> dict[ConversationKey, int]:
     """The primary key of every gathered conversation, inserting those not stored yet."""
-    columns = tuple_(ConversationRow.tenant, ConversationRow.external_id, ConversationRow.content_hash)
 
     def stored() -> dict[ConversationKey, int]:
         rows = connection.execute(
             select(
                 ConversationRow.tenant, ConversationRow.external_id, ConversationRow.content_hash, ConversationRow.pk
-            ).where(columns.in_(list(conversations)))
+            ).where(_among(conversations))
         )
-        return {(tenant, external_id, content_hash): pk for tenant, external_id, content_hash, pk in rows}
+        found = {(tenant, external_id, content_hash): pk for tenant, external_id, content_hash, pk in rows}
+        return {key: pk for key, pk in found.items() if key in conversations}
 
     pks = stored()
     missing = [conversation_row(c, key[2]) for key, c in conversations.items() if key not in pks]
