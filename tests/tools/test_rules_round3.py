@@ -179,3 +179,17 @@ def test_pointing_an_upset_customer_to_where_to_report_is_handling(engine: RuleE
 def test_ordinary_statements_do_not_reach_the_llm(engine: RuleEngine, text: str, rule_id: str, scenario: str) -> None:
     finding = next(f for f in engine.evaluate(transcript(text, scenario=scenario)) if f.rule_id == rule_id)
     assert finding.verdict is Verdict.NOT_APPLICABLE
+
+
+# S02 on writers M–O's clean calls: "您先消消气" and validating a customer's fear acknowledge it, and a stated risk
+# tolerance ("亏一分钱我都受不了") is not distress.
+@pytest.mark.parametrize(
+    "text",
+    [
+        "客户：你们乱扣我钱，太过分了！\n坐席：您先消消气，我马上帮您查扣费记录。",
+        "客户：我凭什么信你，现在骗子那么多，太气人了！\n坐席：您的顾虑是对的，您可以登录手机银行自己查看。",
+        "客户：我年纪大了，亏一分钱我都受不了。\n坐席：那这款R1的存款产品比较适合您。",
+    ],
+)
+def test_acknowledged_or_not_distressed_is_not_s02(engine: RuleEngine, text: str) -> None:
+    assert "S02" not in _failed(engine, text, "service")
