@@ -154,7 +154,11 @@ _worker_evaluator: Evaluator | None = None
 
 def _start_worker(setup: BatchSetup) -> None:
     global _worker_evaluator
+    import gc
+
     from graphs.supervisor import Evaluator
+
+    gc.enable()  # the fork server loaded everything with it off (see api.batch_preload)
 
     _worker_evaluator = Evaluator.create(setup.context())
 

@@ -14,17 +14,11 @@ from __future__ import annotations
 
 import gc
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jieba
-
-from agents.qm.context import QMContext
-from core.settings import Settings
-from graphs.supervisor import Evaluator
-from graphs.wiring import build_qm_context, load_small_models
-from knowledge.samples import SAMPLE_CONVERSATIONS
-from tools.ner import default_tagger
-from tools.transcripts import read_path
+if TYPE_CHECKING:
+    from agents.qm.context import QMContext
+    from core.settings import Settings
 
 
 def _judging_settings(settings: Settings) -> dict[str, Any]:
@@ -34,7 +28,19 @@ def _judging_settings(settings: Settings) -> dict[str, Any]:
     )
 
 
-def _warm_up() -> tuple[dict[str, Any], QMContext] | None:
+def _preload() -> tuple[dict[str, Any], QMContext] | None:
+    import jieba
+
+    from core.settings import Settings
+    from graphs.supervisor import Evaluator
+    from graphs.wiring import build_qm_context, load_small_models
+    from knowledge.samples import SAMPLE_CONVERSATIONS
+    from tools.ner import default_tagger
+    from tools.transcripts import read_path
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    default_tagger()
     settings = Settings()
     try:
         context = build_qm_context(settings, store=None, small_models=load_small_models(settings))
@@ -55,8 +61,8 @@ def reusable_context(settings: Settings) -> QMContext | None:
     return _PRELOADED[1]
 
 
-jieba.setLogLevel(logging.WARNING)
-jieba.initialize()
-default_tagger()
-_PRELOADED = _warm_up()
+# No collection while loading (it would leave freed holes in pages the workers then write to), then everything
+# frozen out of the collector; each worker turns it back on (api.batch._start_worker).
+gc.disable()
+_PRELOADED = _preload()
 gc.freeze()

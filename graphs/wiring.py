@@ -12,27 +12,22 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
-from langgraph.checkpoint.sqlite import SqliteSaver
-from pydantic import BaseModel
-
-import core.models as core_models
-from agents.qm.context import QMContext, SmallModels
 from core.errors import ZhijianError
 from core.scorecard import Scorecard
 from core.settings import Settings
-from core.store import Store
-from knowledge.rulepacks import load_scorecard
 from tools.citations import CitationTable
-from tools.rules import RuleEngine
-from tools.sentiment import DistressScorer
-from tools.tickets import TicketPolicy
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the evaluation stack too: a batch's parent process only reads citations and hands out work
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    from agents.qm.context import QMContext, SmallModels
+    from core.store import Store
     from knowledge.regulations.ingest import IngestReport, Progress
     from tools.asr import Transcriber
     from tools.regulations import RegulationIndex
     from tools.semantic import SemanticJudge, VerdictCache
+    from tools.sentiment import DistressScorer
 
 
 class RegulationIndexBusy(ZhijianError):
@@ -41,6 +36,8 @@ class RegulationIndexBusy(ZhijianError):
 
 def open_store(settings: Settings) -> Store:
     """The operational store, with the PII vault encrypted by the key file in the data folder."""
+    from core.store import Store
+
     return Store.from_url(settings.resolved_database_url, vault_key=settings.resolved_vault_key_path)
 
 
@@ -55,6 +52,12 @@ def build_qm_context(
     small_models: SmallModels | None = None,
 ) -> QMContext:
     """Load the configured rule pack (unless given) and build the engine once; pass the result to every run."""
+    from agents.qm.context import QMContext
+    from knowledge.rulepacks import load_scorecard
+    from tools.rules import RuleEngine
+    from tools.sentiment import DistressScorer
+    from tools.tickets import TicketPolicy
+
     card = scorecard or load_scorecard(settings.rule_pack)
     return QMContext(
         scorecard=card,
@@ -169,6 +172,11 @@ def citation_table(settings: Settings, scorecard: Scorecard, *, progress: Progre
 
 def checkpoint_serializer() -> JsonPlusSerializer:
     """Checkpoints may hold only our own state types: every pydantic model and enum of core.models, by name."""
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+    from pydantic import BaseModel
+
+    import core.models as core_models
+
     allowed = [
         ("core.models", name)
         for name, value in vars(core_models).items()
@@ -187,6 +195,8 @@ def build_transcriber(settings: Settings) -> Transcriber:
 
 def open_sqlite_checkpointer(path: Path) -> SqliteSaver:
     """LangGraph's SQLite saver on a file (created with its folder, readable by its owner only)."""
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         path.touch(mode=0o600)
