@@ -189,18 +189,7 @@ def decode_bytes(data: bytes, *, source: str) -> str:
 def read_text(text: str, *, source: str, suffix: str) -> Iterator[Conversation | InputError]:
     """Conversations in one document of the given kind (.json, .jsonl or .txt)."""
     if suffix == ".jsonl":
-        if not text.strip():
-            yield InputError("no conversation in the file: it has only blank lines", source=source)
-            return
-        for lineno, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                yield conversation_from_record(json.loads(line), source=source, line=lineno)
-            except json.JSONDecodeError as exc:
-                yield InputError(f"malformed JSON at column {exc.colno}: {exc.msg}", source=source, line=lineno)
-            except InputError as exc:
-                yield exc
+        yield from _jsonl_records(text.splitlines(), source=source)
     elif suffix == ".json":
         if not text.strip():
             yield InputError("no conversation in the file: it has only blank lines", source=source)
@@ -252,20 +241,24 @@ def _plain_utf8(path: Path) -> bool:
 
 def _stream_jsonl(path: Path, *, source: str) -> Iterator[Conversation | InputError]:
     """`read_text` of a UTF-8 JSONL file, one line at a time (the same line numbers and messages)."""
-    lineno, blank = 0, True
     with path.open(encoding="utf-8") as f:
-        for physical in f:
-            for line in physical.splitlines():  # the same line breaks as str.splitlines on the whole text
-                lineno += 1
-                if not line.strip():
-                    continue
-                blank = False
-                try:
-                    yield conversation_from_record(json.loads(line), source=source, line=lineno)
-                except json.JSONDecodeError as exc:
-                    yield InputError(f"malformed JSON at column {exc.colno}: {exc.msg}", source=source, line=lineno)
-                except InputError as exc:
-                    yield exc
+        # the same line breaks as str.splitlines on the whole text
+        yield from _jsonl_records((line for physical in f for line in physical.splitlines()), source=source)
+
+
+def _jsonl_records(lines: Iterable[str], *, source: str) -> Iterator[Conversation | InputError]:
+    """One conversation (or the error saying why not) per non-blank line; an error when every line is blank."""
+    blank = True
+    for lineno, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        blank = False
+        try:
+            yield conversation_from_record(json.loads(line), source=source, line=lineno)
+        except json.JSONDecodeError as exc:
+            yield InputError(f"malformed JSON at column {exc.colno}: {exc.msg}", source=source, line=lineno)
+        except InputError as exc:
+            yield exc
     if blank:
         yield InputError("no conversation in the file: it has only blank lines", source=source)
 
