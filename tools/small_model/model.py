@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,11 @@ class TierOneModel:
     example_vectors: Matrix  # examples × embedding dim (l2-normalised); 0 columns without embeddings
     manifest: dict[str, Any] = field(default_factory=dict)
 
+    @cached_property
+    def ngrams(self) -> NgramWeights:
+        """The TF-IDF rows of this model's vocabulary (built once; it caches rows by text)."""
+        return NgramWeights(self.vocabulary, self.idf)
+
     @property
     def codes(self) -> list[str]:
         """The codes the model scores, in column order."""
@@ -83,7 +89,7 @@ class TierOneModel:
         self, units: list[Unit], text_vectors: Matrix | None = None, context_vectors: Matrix | None = None
     ) -> Matrix:
         """Uncalibrated scores of each unit for each code (units × codes), role not yet applied."""
-        ngrams = NgramWeights(self.vocabulary, self.idf)
+        ngrams = self.ngrams
         result: Matrix = (
             ngrams.scores([u.text for u in units], self.coef_ngrams)
             + ngrams.scores([u.context for u in units], self.coef_context_ngrams)
@@ -116,7 +122,7 @@ class TierOneModel:
         if vector is not None and self.example_vectors.shape[1]:
             similarity = self.example_vectors[rows] @ vector
             return self.example_texts[rows[int(np.argmax(similarity))]]
-        ngrams = NgramWeights(self.vocabulary, self.idf)
+        ngrams = self.ngrams
         columns, weights = ngrams.rows([text])[0]
         query = dict(zip(columns.tolist(), weights.tolist(), strict=True))
         best, best_score = rows[0], -1.0
