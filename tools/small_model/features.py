@@ -24,8 +24,9 @@ class NgramWeights:
         self.idf = idf
         self._idf64 = idf.astype(np.float64)
         # A turn is scored as a text and again as the next turn's context, and short turns ("好的") recur across
-        # calls: a row is computed once per text (read-only arrays, shared by every caller).
-        self._row = lru_cache(maxsize=32_768)(self._compute_row)
+        # calls: a row is computed once per text (read-only arrays, shared by every caller). 8,192 rows hold the
+        # model's labelled examples (~3,500, searched for every explanation) and the recent turns.
+        self._row = lru_cache(maxsize=8_192)(self._compute_row)  # ~1.1 KB a row: at most ~9 MB
 
     def rows(self, texts: Sequence[str]) -> list[tuple[npt.NDArray[np.int64], Matrix]]:
         """One (columns, l2-normalised weights) pair per text."""
