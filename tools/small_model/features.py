@@ -24,9 +24,9 @@ class NgramWeights:
         self.idf = idf
         self._idf64 = idf.astype(np.float64)
         # A turn is scored as a text and again as the next turn's context, and short turns ("好的") recur across
-        # calls: a row is computed once per text (read-only arrays, shared by every caller). 8,192 rows hold the
-        # model's labelled examples (~3,500, searched for every explanation) and the recent turns.
-        self._row = lru_cache(maxsize=8_192)(self._compute_row)  # ~1.1 KB a row: at most ~9 MB
+        # calls: a row is computed once per text (read-only arrays, shared by every caller). 4,096 rows hold the
+        # recent turns and the labelled examples of the codes that fail most (searched for every explanation).
+        self._row = lru_cache(maxsize=4_096)(self._compute_row)  # ~1.1 KB a row: at most ~4.5 MB
 
     def rows(self, texts: Sequence[str]) -> list[tuple[npt.NDArray[np.int64], Matrix]]:
         """One (columns, l2-normalised weights) pair per text."""
