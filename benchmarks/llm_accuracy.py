@@ -189,7 +189,7 @@ def main() -> None:
         console.print("Not measured: the shared labelled sets (../shared/data/dialogues) are absent.")
         return
     recorder = Recorder(gold)
-    thresholds = LlmThresholds.permissive() if args.learn else load_thresholds()
+    thresholds = LlmThresholds.permissive() if args.learn else load_thresholds(settings.llm_thresholds)
     prompt = load_prompt("semantic_check", settings.prompt_language)
     judge = SemanticJudge(
         model,
