@@ -27,6 +27,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from rich.console import Console
@@ -92,16 +93,16 @@ class Tally:
         self.reach_llm += other.reach_llm
 
 
-OWN_IDS: set[str] = set()
+@lru_cache(maxsize=1)
+def _own_ids() -> frozenset[str]:
+    return frozenset(record["id"] for record in own_records())
 
 
 def labelled_conversations() -> list[tuple[Conversation, set[str]]]:
     """The labelled conversations (redacted, as the product sees them) with their gold codes: the shared sets,
-    then the team's own (whose ids go to OWN_IDS: their part is "own")."""
+    then the team's own (part "own")."""
     out = []
-    own = list(own_records())
-    OWN_IDS.update(record["id"] for record in own)
-    for record in [*labelled_records(), *own]:
+    for record in [*labelled_records(), *own_records()]:
         gold = {label["code"] for label in record.get("labels", [])}
         conversation = conversation_from_record(record, source=record["id"])
         out.append((redact_conversation(conversation)[0], gold))
@@ -110,7 +111,7 @@ def labelled_conversations() -> list[tuple[Conversation, set[str]]]:
 
 def labelled_part(conversation_id: str) -> str:
     """The part a labelled conversation counts in: dev / held-out of the fixed split, or "own"."""
-    return "own" if conversation_id in OWN_IDS else part_of(conversation_id)
+    return "own" if conversation_id in _own_ids() else part_of(conversation_id)
 
 
 def labelled_sets() -> dict[str, tuple[list[Conversation], dict[str, set[str]]]]:

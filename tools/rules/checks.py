@@ -49,15 +49,7 @@ def check_forbidden(conversation: Conversation, check: ForbiddenCheck, _: Distre
     if skipped := _not_triggered(conversation, check.when):
         return skipped
     eligible = window_turns(conversation, check.window)
-    hits = find_hits(
-        conversation,
-        check.patterns,
-        role=check.role,
-        turns=eligible,
-        negation_aware=check.negation_aware,
-        skip_reported=check.skip_quoting,
-        unless=check.unless,
-    )
+    hits = _forbidden_hits(conversation, check, check.patterns, eligible)
     if check.weak is not None:
         hits += _weak_hits(conversation, check, check.weak, eligible)
     if len({h.turn for h in hits}) >= check.min_hits:
@@ -66,17 +58,24 @@ def check_forbidden(conversation: Conversation, check: ForbiddenCheck, _: Distre
     return CheckResult(Verdict.PASS, "未出现禁止的表述", 0.85)
 
 
-def _weak_hits(conversation: Conversation, check: ForbiddenCheck, weak: WeakPhrases, eligible: list[int]) -> list[Hit]:
-    """Hits of the weak phrases that stand in their context (or in a scenario where they need none)."""
-    hits = find_hits(
+def _forbidden_hits(
+    conversation: Conversation, check: ForbiddenCheck, patterns: list[str], eligible: list[int]
+) -> list[Hit]:
+    """Matches of `patterns` in the eligible turns, scoped as the check says (role, negation, quoting, unless)."""
+    return find_hits(
         conversation,
-        weak.patterns,
+        patterns,
         role=check.role,
         turns=eligible,
         negation_aware=check.negation_aware,
         skip_reported=check.skip_quoting,
         unless=check.unless,
     )
+
+
+def _weak_hits(conversation: Conversation, check: ForbiddenCheck, weak: WeakPhrases, eligible: list[int]) -> list[Hit]:
+    """Hits of the weak phrases that stand in their context (or in a scenario where they need none)."""
+    hits = _forbidden_hits(conversation, check, weak.patterns, eligible)
     if not hits or conversation.scenario in weak.scenarios:
         return hits
     turns = conversation.turns
