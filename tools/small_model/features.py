@@ -26,13 +26,14 @@ class NgramWeights:
         # A turn is scored as a text and again as the next turn's context, and short turns ("好的") recur across
         # calls: a row is computed once per text (read-only arrays, shared by every caller). 4,096 rows hold the
         # recent turns and the labelled examples of the codes that fail most (searched for every explanation).
-        self._row = lru_cache(maxsize=4_096)(self._compute_row)  # ~1.1 KB a row: at most ~4.5 MB
+        self._row = lru_cache(maxsize=4_096)(self.compute_row)  # ~1.1 KB a row: at most ~4.5 MB
 
     def rows(self, texts: Sequence[str]) -> list[tuple[npt.NDArray[np.int64], Matrix]]:
         """One (columns, l2-normalised weights) pair per text."""
         return [self._row(text) for text in texts]
 
-    def _compute_row(self, text: str) -> tuple[npt.NDArray[np.int64], Matrix]:
+    def compute_row(self, text: str) -> tuple[npt.NDArray[np.int64], Matrix]:
+        """The (columns, weights) of one text, uncached (for texts scored once, e.g. a model's examples)."""
         get = self.vocabulary.get
         columns: list[int] = []
         counts: list[int] = []

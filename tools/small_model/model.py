@@ -122,15 +122,29 @@ class TierOneModel:
         if vector is not None and self.example_vectors.shape[1]:
             similarity = self.example_vectors[rows] @ vector
             return self.example_texts[rows[int(np.argmax(similarity))]]
-        ngrams = self.ngrams
-        columns, weights = ngrams.rows([text])[0]
-        query = dict(zip(columns.tolist(), weights.tolist(), strict=True))
-        best, best_score = rows[0], -1.0
-        for row, (cols, w) in zip(rows, ngrams.rows([self.example_texts[r] for r in rows]), strict=True):
-            score = sum(query.get(c, 0.0) * x for c, x in zip(cols.tolist(), w.tolist(), strict=True))
-            if score > best_score:
-                best, best_score = row, score
-        return self.example_texts[best]
+        columns, weights = self.ngrams.rows([text])[0]
+        query = np.zeros(len(self.vocabulary), dtype=np.float32)
+        query[columns] = weights
+        example_rows, example_columns, example_weights = self._example_rows[code]
+        overlap = np.bincount(example_rows, weights=example_weights * query[example_columns], minlength=len(rows))
+        return self.example_texts[rows[int(np.argmax(overlap))]]
+
+    @cached_property
+    def _example_rows(self) -> dict[str, tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], Matrix]]:
+        """Per code, the TF-IDF rows of its labelled examples flattened into (example, column, weight) arrays, so
+        that one sparse product scores a turn against all of them (built on the first explanation)."""
+        by_code: dict[str, list[str]] = {}
+        for code, text in zip(self.example_codes, self.example_texts, strict=True):
+            by_code.setdefault(code, []).append(text)
+        flattened = {}
+        for code, texts in by_code.items():
+            rows = [self.ngrams.compute_row(text) for text in texts]
+            flattened[code] = (
+                np.concatenate([np.full(len(c), i, dtype=np.int32) for i, (c, _) in enumerate(rows)]),
+                np.concatenate([c for c, _ in rows]).astype(np.int32),
+                np.concatenate([w for _, w in rows]),
+            )
+        return flattened
 
     def save(self, folder: Path) -> None:
         """Write manifest.json and weights.npz into `folder`."""
