@@ -11,17 +11,14 @@ from langgraph.graph.state import CompiledStateGraph
 from agents.qm.context import QMContext
 from agents.qm.intake import receive
 from agents.qm.nodes import (
-    cite,
-    classify,
+    assess,
+    conclude,
     evaluation_key,
     ingest,
     judge_semantics,
-    open_tickets,
-    persist,
-    route_after_classify,
+    record,
+    route_after_assess,
     route_after_ingest,
-    run_rules,
-    score,
 )
 from agents.qm.state import QMInput, QMOutput, QMState
 from core.models import Conversation
@@ -30,28 +27,22 @@ QMGraph = CompiledStateGraph[Any, Any, Any, Any]
 
 
 def builder() -> StateGraph[QMState, QMContext, QMInput, QMOutput]:
-    """ingest → (already evaluated? open_tickets) → run_rules → classify → (judge_semantics) → cite → score
-    → persist → open_tickets."""
+    """ingest → (already evaluated? record) → assess (rules, tier 1) → (judge_semantics: the LLM tier)
+    → conclude (citations, score) → record (store the evaluation, then its ticket)."""
     graph = StateGraph(QMState, context_schema=QMContext, input_schema=QMInput, output_schema=QMOutput)
     graph.add_node("ingest", ingest)
-    graph.add_node("run_rules", run_rules)
-    graph.add_node("classify", classify)
+    graph.add_node("assess", assess)
     graph.add_node("judge_semantics", judge_semantics)
-    graph.add_node("cite", cite)
-    graph.add_node("score", score)
-    graph.add_node("persist", persist)
-    graph.add_node("open_tickets", open_tickets)
+    graph.add_node("conclude", conclude)
+    graph.add_node("record", record)
     graph.add_edge(START, "ingest")
-    graph.add_conditional_edges("ingest", route_after_ingest, ["run_rules", "open_tickets"])
-    graph.add_edge("run_rules", "classify")
-    graph.add_conditional_edges("classify", route_after_classify, ["judge_semantics", "cite"])
-    graph.add_edge("judge_semantics", "cite")
-    graph.add_edge("cite", "score")
-    # The evaluation is stored before its ticket; a crash in between is completed by the next submission,
-    # which finds the evaluation in `ingest` and goes straight to the idempotent ticket node.
-    graph.add_edge("score", "persist")
-    graph.add_edge("persist", "open_tickets")
-    graph.add_edge("open_tickets", END)
+    graph.add_conditional_edges("ingest", route_after_ingest, ["assess", "record"])
+    graph.add_conditional_edges("assess", route_after_assess, ["judge_semantics", "conclude"])
+    graph.add_edge("judge_semantics", "conclude")
+    graph.add_edge("conclude", "record")
+    # `record` stores the evaluation before its ticket; a crash in between is completed by the next submission,
+    # which finds the evaluation in `ingest` and goes straight to `record` (which then only opens the ticket).
+    graph.add_edge("record", END)
     return graph
 
 
