@@ -169,39 +169,36 @@ def _evaluate_chunk(chunk: list[Item]) -> list[Outcome]:
 
 
 def evaluate_chunk(evaluator: Evaluator, chunk: list[Item]) -> list[Outcome]:
-    """Evaluate a chunk of conversations; with a store, their writes are stored in one transaction before this
-    returns (on an error, what finished before it is stored, and the error raised)."""
+    """Evaluate a chunk of conversations in one supervisor request; with a store, their writes are stored in one
+    transaction before this returns (on an error, what finished before it is stored, and the error raised)."""
     from agents.qm.intake import receive
     from core.store_batch import BufferedStore
 
     qm = evaluator.context.qm
     assert qm is not None, "an evaluator has a QM context"
     if qm.store is None:
-        return [_evaluate_one(evaluator, conversation, fingerprint) for conversation, fingerprint in chunk]
+        received = [receive(conversation, store=None, content_hash=fingerprint) for conversation, fingerprint in chunk]
+        results = evaluator.evaluate_received_many([(r.conversation, r.content_hash) for r in received])
+        return [_outcome(r["evaluation"], r["tickets"], r["reused"]) for r in results]
     buffered = BufferedStore(qm.store)
     gathering = evaluator.with_qm(qm.replace(store=buffered))
-    results = []
     try:
         # Evaluator.evaluate in two halves, so that one query tells which of the chunk were evaluated before.
         received = [
             receive(conversation, store=buffered, content_hash=fingerprint) for conversation, fingerprint in chunk
         ]
         buffered.expect((r.conversation.tenant, r.conversation.id, r.content_hash) for r in received)
-        for r in received:
-            results.append(gathering.evaluate_received(r.conversation, r.content_hash))
+        results = gathering.evaluate_received_many([(r.conversation, r.content_hash) for r in received])
     finally:
         taken = buffered.flush()
     outcomes = []
     for (conversation, fingerprint), result in zip(chunk, results, strict=True):
         if result["evaluation"].id in taken:  # another process stored it first: report what is stored
-            result = evaluator.evaluate(conversation, content_hash=fingerprint)
-        outcomes.append(_outcome(result["evaluation"], result.get("tickets", []), result.get("reused", False)))
+            stored = evaluator.evaluate(conversation, content_hash=fingerprint)
+            outcomes.append(_outcome(stored["evaluation"], stored.get("tickets", []), stored.get("reused", False)))
+        else:
+            outcomes.append(_outcome(result["evaluation"], result["tickets"], result["reused"]))
     return outcomes
-
-
-def _evaluate_one(evaluator: Evaluator, conversation: Conversation, fingerprint: str | None) -> Outcome:
-    result = evaluator.evaluate(conversation, content_hash=fingerprint)
-    return _outcome(result["evaluation"], result.get("tickets", []), result.get("reused", False))
 
 
 def _chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:

@@ -6,6 +6,7 @@ the conversation once (fingerprint, normalise, redact, vault to the store) and h
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Required, TypedDict, cast
 
@@ -33,6 +34,7 @@ class SupervisorInput(TypedDict, total=False):
     kind: Required[RequestKind]
     conversation: Conversation  # evaluate: received (redacted)
     content_hash: str
+    batch: list[tuple[Conversation, str]]  # evaluate many: received conversations and their content hashes
     question: str  # ask
     thread: str | None
     action: PracticeAction  # practice
@@ -41,10 +43,19 @@ class SupervisorInput(TypedDict, total=False):
     start: dict[str, Any]  # practice start: PracticeSessions.start's keyword arguments
 
 
+class QMResult(TypedDict):
+    """One evaluated conversation: its evaluation, its tickets, and whether a stored evaluation was reused."""
+
+    evaluation: Evaluation
+    tickets: list[Ticket]
+    reused: bool
+
+
 class SupervisorState(SupervisorInput, total=False):
     evaluation: Evaluation
     tickets: list[Ticket]
     reused: bool
+    results: list[QMResult]  # evaluate many: one per conversation, in order
     answer: Any  # ask: the insight agent's InsightAnswer
     session: Any  # practice: the coach's SessionView
 
@@ -72,10 +83,17 @@ def route_request(state: SupervisorState) -> Literal["qm_agent", "insight_agent"
 
 
 def qm_agent(state: SupervisorState, runtime: Runtime[SupervisorContext]) -> dict[str, Any]:
-    """The QM agent on the received conversation (its own graph, its own context and checkpoints)."""
+    """The QM agent on the received conversation (its own graph, its own context and checkpoints), or on each of a
+    batch in turn: one supervisor step for a chunk of a large batch, whose bookkeeping would otherwise cost as much
+    as evaluating a conversation's rules. An error stops the batch and propagates (what was stored stays stored)."""
     ctx = runtime.context
     assert ctx.qm is not None and ctx.qm_graph is not None, "an evaluation needs the QM context"
-    output = run_received(ctx.qm_graph, ctx.qm, state["conversation"], state["content_hash"])
+    if "batch" in state:
+        return {"results": [_qm_result(run_received(ctx.qm_graph, ctx.qm, c, h)) for c, h in state["batch"]]}
+    return dict(_qm_result(run_received(ctx.qm_graph, ctx.qm, state["conversation"], state["content_hash"])))
+
+
+def _qm_result(output: Mapping[str, Any]) -> QMResult:
     return {
         "evaluation": output["evaluation"],
         "tickets": output.get("tickets", []),
@@ -191,3 +209,10 @@ class Evaluator:
         """Evaluate a conversation already received (e.g. queued by `/jobs` after intake)."""
         request: SupervisorInput = {"kind": "evaluate", "conversation": conversation, "content_hash": content_hash}
         return cast(SupervisorState, self.supervisor.invoke(request, context=self.context))
+
+    def evaluate_received_many(self, received: list[tuple[Conversation, str]]) -> list[QMResult]:
+        """Evaluate received conversations (with their content hashes) in one supervisor request, in order."""
+        if not received:
+            return []
+        request: SupervisorInput = {"kind": "evaluate", "batch": received}
+        return cast(list[QMResult], self.supervisor.invoke(request, context=self.context)["results"])

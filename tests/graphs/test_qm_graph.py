@@ -159,6 +159,24 @@ def test_supervisor_is_the_one_way_in(qm_context: QMContext) -> None:
     assert evaluator.context.qm_graph.checkpointer is None  # no LLM: deterministic runs keep no checkpoints
 
 
+def test_a_batch_is_one_supervisor_request_with_the_same_results_in_order(qm_context: QMContext) -> None:
+    evaluator = supervisor.Evaluator.create(qm_context)
+    conversations = [
+        transcript(MIS_SELL, conversation_id="b-1", scenario="wealth_sales"),
+        transcript(CLEAN, conversation_id="b-2"),
+        transcript(MIS_SELL, conversation_id="b-1", scenario="wealth_sales"),  # the same again: reused
+    ]
+    received = [receive(c, store=qm_context.store) for c in conversations]
+    results = evaluator.evaluate_received_many([(r.conversation, r.content_hash) for r in received])
+    assert [r["evaluation"].conversation_id for r in results] == ["b-1", "b-2", "b-1"]
+    assert [r["reused"] for r in results] == [False, False, True]
+    assert results[0]["evaluation"].auto_failed and results[1]["evaluation"].total == 100
+    assert len(results[0]["tickets"]) == 1 and results[1]["tickets"] == []
+    single = evaluator.evaluate(transcript(CLEAN, conversation_id="b-2"))
+    assert single["reused"] and single["evaluation"].id == results[1]["evaluation"].id
+    assert evaluator.evaluate_received_many([]) == []
+
+
 def test_compliance_failures_carry_citations(qm_context: QMContext, regulation_index: Any) -> None:
     from tools.citations import build_citation_table
 
