@@ -48,6 +48,14 @@ class ScopeLexicon:
     conditional_reach: int
     request_gap: int
     request_reach: int
+    quote_pairs: tuple[tuple[str, str], ...]
+    quote_reach: int
+    attribution: re.Pattern[str]
+    first_person: re.Pattern[str]
+    correction: re.Pattern[str]
+    correction_reach: int
+    question: re.Pattern[str]
+    question_reach: int
 
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> ScopeLexicon:
@@ -73,6 +81,14 @@ class ScopeLexicon:
             conditional_reach=int(doc["conditional_reach"]),
             request_gap=int(doc["request_gap"]),
             request_reach=int(doc["request_reach"]),
+            quote_pairs=tuple((pair[0], pair[1]) for pair in doc["quote_pairs"]),
+            quote_reach=int(doc["quote_reach"]),
+            attribution=re.compile(_alternation(doc["quote_attributions"])),
+            first_person=re.compile("(?:" + _alternation(doc["first_person_before"]) + ")$"),
+            correction=re.compile(_alternation(doc["corrections_after"])),
+            correction_reach=int(doc["correction_reach"]),
+            question=re.compile(_alternation(doc["question_openers"])),
+            question_reach=int(doc["question_reach"]),
         )
 
 
@@ -135,10 +151,12 @@ def _negated_request(text: str, start: int, lex: ScopeLexicon) -> bool:
 def is_reported(
     text: str, start: int, end: int, previous_customer: str | None, lex: ScopeLexicon | None = None
 ) -> bool:
-    """True when the agent is quoting or answering someone else's words rather than saying them."""
+    """True when the speaker is quoting, asking about or answering someone else's words rather than saying them."""
     lex = lex or scope_lexicon()
     before = _clause_before(text, start, lex.reporting_reach + 6, lex, cues=False)
     if (m := _last(lex.reporting, before)) is not None and len(before) - m.end() <= lex.reporting_reach:
+        return True
+    if is_quoted_away(text, start, end, lex) or is_questioned(text, start, end, lex):
         return True
     said = lex.saying_after.search(_clause_after(text, end, 10, lex))
     if said is not None and said.start() <= 4:
@@ -164,6 +182,75 @@ def is_conditional(text: str, start: int, end: int, lex: ScopeLexicon | None = N
     # Written text often puts the consequence in the next clause: "如果您希望本金更有保障，也可以考虑存单".
     stop = lex.punctuation.search(text, end, end + lex.conditional_reach + 1)
     return stop is not None and bool(lex.consequence.match(text, stop.end()))
+
+
+def is_questioned(text: str, start: int, end: int, lex: ScopeLexicon | None = None) -> bool:
+    """True when the match sits in a yes/no question ("是否有人向您承诺过保本"): asking about it asserts nothing."""
+    lex = lex or scope_lexicon()
+    before = _clause_before(text, start, lex.question_reach, lex)
+    return lex.question.search(before) is not None
+
+
+_SENTENCE_END = re.compile(r"[。！!？?；;\n]")
+
+
+def _quote_around(text: str, start: int, end: int, lex: ScopeLexicon) -> tuple[int, int] | None:
+    """(opening mark, closing mark) of the quotation holding text[start:end], or None when it is not quoted."""
+    for opening, closing in lex.quote_pairs:
+        left = text.rfind(opening, max(0, start - lex.quote_reach), start)
+        if left < 0:
+            continue
+        if opening == closing:  # straight quotes: inside when an odd number of marks precede the match
+            if text.count(opening, 0, start) % 2 == 0:
+                continue
+        elif text.find(closing, left + 1, start) >= 0:
+            continue
+        right = text.find(closing, end, end + lex.quote_reach)
+        if right >= 0:
+            return left, right
+    return None
+
+
+def _attributed(before: str, lex: ScopeLexicon, *, reach: int) -> bool:
+    """A third party's saying verb ends within ``reach`` characters of the end of ``before`` ("催收员说“",
+    "经理讲过提前还款…"), not the speaker's own ("我跟您说“…”")."""
+    verb = _last(lex.attribution, before)
+    return (
+        verb is not None
+        and len(before) - verb.end() <= reach
+        and lex.first_person.search(before[: verb.start()]) is None
+    )
+
+
+def _corrected_after(text: str, end: int, lex: ScopeLexicon) -> bool:
+    """The rest of the sentence after ``end`` corrects or denies what came before ("这个说法不对", "谁也保证不了")."""
+    stop = _SENTENCE_END.search(text, end, end + lex.correction_reach)
+    rest = text[end : stop.start() if stop else end + lex.correction_reach]
+    return lex.correction.search(rest) is not None
+
+
+def is_quoted_away(text: str, start: int, end: int, lex: ScopeLexicon | None = None) -> bool:
+    """True when the match is someone else's words held at a distance: quoted and attributed to a third party,
+    or quoted (or reported after a saying verb) and corrected later in the sentence."""
+    lex = lex or scope_lexicon()
+    quote = _quote_around(text, start, end, lex)
+    if quote is not None:
+        opening, closing = quote
+        # The saying verb ends where the quote opens (a colon or comma may stand between).
+        if _attributed(text[max(0, opening - 12) : opening], lex, reach=1):
+            return True
+        # A run of quotes ("“肯定批”“包在我身上”谁也保证不了"): the correction follows the last of them.
+        closers = dict(lex.quote_pairs)
+        after = closing + 1
+        while after < len(text) and text[after] in closers:
+            nxt = text.find(closers[text[after]], after + 1, after + 1 + lex.quote_reach)
+            if nxt < 0:
+                break
+            after = nxt + 1
+        return _corrected_after(text, after, lex)
+    before = _clause_before(text, start, lex.reporting_reach + 6, lex, cues=False)
+    reported = (m := _last(lex.reporting, before)) is not None and len(before) - m.end() <= lex.reporting_reach
+    return (reported or _attributed(before, lex, reach=lex.reporting_reach)) and _corrected_after(text, end, lex)
 
 
 def _last(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
