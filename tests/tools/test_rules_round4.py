@@ -122,3 +122,33 @@ def test_no_need_to_give_a_code_is_not_asking_for_it() -> None:
 def test_a_negated_request_to_read_out_a_number(engine: RuleEngine) -> None:
     transcript = "坐席：为了安全，请别在电话里念您完整的身份证号，后四位就够了。\n客户：好。\n"
     assert _verdict(engine, "PR-NO-FULL-NUMBER", transcript, "service") is Verdict.PASS
+
+
+# ── call-back answers that echo the question are confirmations, not corrections ──
+
+
+def test_an_answer_echoing_the_question_is_no_contradiction(engine: RuleEngine) -> None:
+    transcript = (
+        "坐席：跟您核对一下，下单是您自己定的，您侄子只是帮您填了表，对吗？\n"
+        "客户：对的，主意是我拿的，侄子帮我填的表。\n"
+        "坐席：好的，下一个问题，您知道这款产品的风险等级吗？\n"
+        "客户：知道，中低风险。\n"
+    )
+    assert _verdict(engine, "CB-ANSWER-CONSISTENCY", transcript, "callback") is Verdict.PASS
+    contradicted = (
+        "坐席：这笔是您本人操作购买的吗？\n"
+        "客户：是的，哦不过其实是我侄子帮我买的。\n"
+        "坐席：好的，下一个问题，您知道这款产品的风险等级吗？\n"
+        "客户：知道。\n"
+    )
+    assert _verdict(engine, "CB-ANSWER-CONSISTENCY", contradicted, "callback") is Verdict.FAIL
+
+
+# ── Tianjin 介 = 这: "介话" after a quote is "这话", the reporting cue ──
+
+
+def test_tianjin_this_reads_as_mandarin() -> None:
+    from tools.dialect import mandarin_reading
+
+    assert mandarin_reading("介个事儿您甭着急，介么办就行") == "这个事儿您别着急，这么办就行"
+    assert mandarin_reading("我给您介绍一下中介费") == "我给您介绍一下中介费"

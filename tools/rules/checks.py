@@ -249,6 +249,16 @@ def _polar(text: str, question: str = "") -> bool:
     return bool(stem) and len(word) <= 6 and stem[:2] in question
 
 
+def _correction(answer: str, question: str, pattern: str) -> bool:
+    """A correction cue in the answer that does not merely echo the question: "您闺女只是帮您操作，是吗？" — "对，
+    她帮我点的" confirms what was asked (帮您 → 帮我) and corrects nothing."""
+    for m in compiled(pattern).finditer(answer):
+        said = answer[m.start() : m.end()]
+        if not any(said.replace("我", you) in question for you in ("您", "你")):
+            return True
+    return False
+
+
 def _reconfirms(follow: str, check: ConsistencyCheck) -> bool:
     """The agent's next turn takes the contradiction up — before it moves on to the next item, if it does."""
     moved = [m.start() for p in check.moves_on if (m := compiled(p).search(follow))]
@@ -274,7 +284,7 @@ def check_consistency(conversation: Conversation, check: ConsistencyCheck, _: Di
         text = "".join(turns[a].text for a in answers)
         if not _polar(text, turn.text):
             continue
-        corrected = any(compiled(p).search(text[1:]) for p in check.correction)
+        corrected = any(_correction(text[1:], turn.text, p) for p in check.correction)
         flipped = compiled(
             r"^[^。！？]{0,4}(是|有)[^。！？]{0,6}(不是|没有)|^[^。！？]{0,4}(不是|没有)[^。！？]{0,6}是的"
         ).search(text)
