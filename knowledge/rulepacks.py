@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 LEXICONS = Path(__file__).resolve().parent / "lexicons"
 # Bumped whenever the rule engine's own logic changes how a verdict is reached.
-ENGINE_LOGIC_VERSION = "5"  # 5: quotation, question and correction scope (is_quoted_away, is_questioned)
+ENGINE_LOGIC_VERSION = "6"  # 6: quotation, question and correction scope; call-back answers echoing the question
 
 
 @lru_cache(maxsize=1)
