@@ -1,0 +1,77 @@
+"""Round 5 of the rule tier: S02 false alarms (suspicion, defiance, the regulator as a topic, a granted right to
+complain), next steps worded differently (B03) and risk disclosures in unusual words (C02).
+
+Every sentence here is written fresh for the test (no set's wording); each case failed before its fix.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core.models import Verdict
+from core.scorecard import Scorecard
+from knowledge.rulepacks import load_scorecard
+from tools.rules import RuleEngine
+from tools.sentiment import DistressScorer
+from tools.transcripts import parse_plain_transcript
+
+PACK = Path(__file__).resolve().parents[2] / "knowledge" / "rulepacks" / "retail_banking.yaml"
+
+
+@pytest.fixture(scope="module")
+def scorer() -> DistressScorer:
+    return DistressScorer()
+
+
+@pytest.fixture(scope="module")
+def engine(scorer: DistressScorer) -> RuleEngine:
+    card: Scorecard = load_scorecard(PACK)
+    return RuleEngine(card, scorer)
+
+
+def _verdict(engine: RuleEngine, rule_id: str, transcript: str, scenario: str | None = None) -> Verdict:
+    conversation = parse_plain_transcript(transcript, conversation_id="r5", source="r5", scenario=scenario)
+    rule = next(r for r in engine.scorecard.rules if r.id == rule_id)
+    prepared, _ = engine.prepare(conversation)
+    return engine.evaluate_rule(rule, prepared).verdict
+
+
+# ── S02: what the distress scorer must not read as upset, and what answers an upset customer ──
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "等一下，你说你是银行的，该不会是骗子吧？",  # suspicion of the caller
+        "现在电话诈骗这么多，谁晓得你是不是骗子呢",
+        "你少来吓唬我，我又不是没还过",  # calling out pressure: defiance
+        "你们这种卡是不是归金融监管总局管的？",  # the regulator as a topic
+    ],
+)
+def test_suspicion_defiance_and_topics_are_not_distress(scorer: DistressScorer, text: str) -> None:
+    assert scorer.score(text) < 0.6
+
+
+def test_fear_said_outright_is_upset(scorer: DistressScorer) -> None:
+    assert scorer.score("昨天那个电话吓得我手都抖了，到现在心还慌") >= 0.6
+
+
+def test_a_complaint_aimed_at_the_bank_is_intense(scorer: DistressScorer) -> None:
+    # intense (>= 0.9): a work order alone does not answer it, an acknowledgement must
+    assert scorer.score("乱扣的钱再不退，我直接去金融监管局投诉你们") >= 0.9
+
+
+def test_granting_the_right_to_complain_acknowledges_it(engine: RuleEngine) -> None:
+    transcript = """客户：你们天天打电话，这是骚扰！我要打12378投诉你们！
+坐席：您当然有权利去投诉，这个我们尊重，不过这期账单还是要处理的。
+客户：哼。"""
+    assert _verdict(engine, "SV-DISTRESS-ACKNOWLEDGE", transcript, "collection") is Verdict.PASS
+
+
+def test_waving_a_complaint_away_is_still_unacknowledged(engine: RuleEngine) -> None:
+    transcript = """客户：你们天天打电话，这是骚扰！我要打12378投诉你们！
+坐席：你爱投诉就投诉去，这期账单今天必须处理。
+客户：哼。"""
+    assert _verdict(engine, "SV-DISTRESS-ACKNOWLEDGE", transcript, "collection") is Verdict.FAIL
