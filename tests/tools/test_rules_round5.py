@@ -75,3 +75,57 @@ def test_waving_a_complaint_away_is_still_unacknowledged(engine: RuleEngine) -> 
 坐席：你爱投诉就投诉去，这期账单今天必须处理。
 客户：哼。"""
     assert _verdict(engine, "SV-DISTRESS-ACKNOWLEDGE", transcript, "collection") is Verdict.FAIL
+
+
+# ── B03: the customer asking for a way forward is the trigger; a next step comes after it, in many words ──
+
+
+@pytest.mark.parametrize(
+    "ask",
+    [
+        "那这事到底归哪个部门，我该找谁问？",
+        "那我就在这儿干等着？",
+        "你们不管谁管？",
+        "咁我个钱点算？",
+    ],
+)
+def test_asking_for_a_way_forward_without_an_answer_fails(engine: RuleEngine, ask: str) -> None:
+    transcript = f"""客户：我上周在柜台存的钱，今天查不到了。
+坐席：系统里确实只显示这些。
+客户：{ask}
+坐席：这个我这边也说不好，还有别的问题吗？"""
+    assert _verdict(engine, "BZ-NEXT-STEP", transcript, "complaint") is Verdict.FAIL
+
+
+def test_a_look_up_before_the_problem_is_no_next_step(engine: RuleEngine) -> None:
+    transcript = """客户：你好，我问个事。
+坐席：好的，先帮您核实一下身份，请报身份证后四位。
+客户：4417。我的卡在超市刷不了，一直提示失败。
+坐席：卡片状态正常，我这里看不出原因。
+客户：那我找谁？
+坐席：这个真说不好。"""
+    assert _verdict(engine, "BZ-NEXT-STEP", transcript, "service") is Verdict.FAIL
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "您明天带上身份证和那张流水单去开户的支行，柜面会帮着查。",  # a visit with named papers
+        "建议您先把这张卡的网上支付关掉，再留意一下短信提醒。",  # advice to act
+        "好了，帮您解冻了，您再刷一次试试。",  # the fix done on the spot
+        "您可以陪老人家去附近网点，本人到场就能办。",  # where to act
+        "这笔钱明天中午十二点前会退回到您卡上。",  # a deadline
+    ],
+)
+def test_a_next_step_worded_differently_passes(engine: RuleEngine, answer: str) -> None:
+    transcript = f"""客户：我的卡刷不了，一直提示失败，这可咋整？
+坐席：{answer}
+客户：好的。"""
+    assert _verdict(engine, "BZ-NEXT-STEP", transcript, "service") is Verdict.PASS
+
+
+def test_who_the_bank_answers_to_is_no_problem(engine: RuleEngine) -> None:
+    transcript = """客户：你们这种村镇银行归谁管啊？
+坐席：归地方金融监管部门和人民银行监管。
+客户：好的。"""
+    assert _verdict(engine, "BZ-NEXT-STEP", transcript, "service") is Verdict.NOT_APPLICABLE
