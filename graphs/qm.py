@@ -14,11 +14,9 @@ from agents.qm.nodes import (
     assess,
     conclude,
     evaluation_key,
-    ingest,
     judge_semantics,
     record,
     route_after_assess,
-    route_after_ingest,
 )
 from agents.qm.state import QMInput, QMOutput, QMState
 from core.models import Conversation
@@ -27,21 +25,19 @@ QMGraph = CompiledStateGraph[Any, Any, Any, Any]
 
 
 def builder() -> StateGraph[QMState, QMContext, QMInput, QMOutput]:
-    """ingest → (already evaluated? record) → assess (rules, tier 1) → (judge_semantics: the LLM tier)
-    → conclude (citations, score) → record (store the evaluation, then its ticket)."""
+    """assess (reuse? rules, tier 1; with no LLM work: citations, score) → (judge_semantics: the LLM tier →
+    conclude: citations, score) → record (store the evaluation, then its ticket)."""
     graph = StateGraph(QMState, context_schema=QMContext, input_schema=QMInput, output_schema=QMOutput)
-    graph.add_node("ingest", ingest)
     graph.add_node("assess", assess)
     graph.add_node("judge_semantics", judge_semantics)
     graph.add_node("conclude", conclude)
     graph.add_node("record", record)
-    graph.add_edge(START, "ingest")
-    graph.add_conditional_edges("ingest", route_after_ingest, ["assess", "record"])
-    graph.add_conditional_edges("assess", route_after_assess, ["judge_semantics", "conclude"])
+    graph.add_edge(START, "assess")
+    graph.add_conditional_edges("assess", route_after_assess, ["judge_semantics", "record"])
     graph.add_edge("judge_semantics", "conclude")
     graph.add_edge("conclude", "record")
     # `record` stores the evaluation before its ticket; a crash in between is completed by the next submission,
-    # which finds the evaluation in `ingest` and goes straight to `record` (which then only opens the ticket).
+    # which finds the evaluation in `assess` and goes straight to `record` (which then only opens the ticket).
     graph.add_edge("record", END)
     return graph
 

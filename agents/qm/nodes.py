@@ -1,12 +1,13 @@
-"""Nodes of the QM flow: ingest → assess → (judge_semantics) → conclude → record.
+"""Nodes of the QM flow: assess → (judge_semantics → conclude) → record.
 
 The deterministic stages are plain functions (state, context) -> partial update; a node runs one or more of them
 in order (each sees the previous one's update) and records each stage's time under the stage's name. Stages that
 always run back to back share a node: a LangGraph step costs ~0.2 ms of bookkeeping, more than some stages. The
-graph's edges sit where the flow branches or waits: after `ingest` (already evaluated?), around the LLM tier
-(slow, checkpointed), and before `record`, whose side effects are idempotent. Every stage returns whole values,
-so running a node twice changes nothing twice; a conversation already evaluated under this verdict version goes
-straight to `record`, which then only makes sure its ticket exists — so a run interrupted between storing the
+graph's edges sit where the flow waits or has side effects: around the LLM tier (slow, checkpointed) and before
+`record`, whose side effects are idempotent. `assess` fingerprints and looks for a stored evaluation, runs tiers 0
+and 1, and — when nothing is left for the LLM — cites and scores in the same step. Every stage returns whole
+values, so running a node twice changes nothing twice; a conversation already evaluated under this verdict version
+skips to `record`, which then only makes sure its ticket exists — so a run interrupted between storing the
 evaluation and its ticket completes on the next submission.
 """
 
@@ -35,16 +36,20 @@ class Node(Protocol):
 
 
 Stage = Callable[[QMState, QMContext], dict[str, Any]]
+When = Callable[[QMState], bool]
 
 
-def _node(*stages: tuple[str, Stage]) -> Node:
-    """A node running `stages` in order, each on the state as the previous ones left it, timing each by name."""
+def _node(*stages: tuple[str, Stage, When | None]) -> Node:
+    """A node running `stages` in order, each on the state as the previous ones left it (a stage whose condition
+    is false on that state is skipped), timing each by name."""
 
     def run(state: QMState, runtime: Runtime[QMContext]) -> dict[str, Any]:
         update: dict[str, Any] = {}
         timings: dict[str, float] = {}
         current = state
-        for name, stage in stages:
+        for name, stage, when in stages:
+            if when is not None and not when(current):
+                continue
             started = time.perf_counter()
             changes = stage(current, runtime.context)
             timings[name] = round((time.perf_counter() - started) * 1000, 3)
@@ -56,9 +61,19 @@ def _node(*stages: tuple[str, Stage]) -> Node:
         update["timings_ms"] = timings
         return update
 
-    run.__name__ = run.__qualname__ = "+".join(name for name, _ in stages)
-    run.__doc__ = "\n".join(f"{name}: {(stage.__doc__ or '').strip()}" for name, stage in stages)
+    run.__name__ = run.__qualname__ = "+".join(name for name, _, _ in stages)
+    run.__doc__ = "\n".join(f"{name}: {(stage.__doc__ or '').strip()}" for name, stage, _ in stages)
     return run
+
+
+def _fresh(state: QMState) -> bool:
+    """Not evaluated before under this verdict version (otherwise only its ticket is made sure of)."""
+    return not state.get("reused")
+
+
+def _settled(state: QMState) -> bool:
+    """Fresh, and nothing left for the LLM tier: the evaluation can be concluded in the same step."""
+    return _fresh(state) and not state.get("llm_candidates")
 
 
 def evaluation_key(tenant: str, conversation_id: str, content_hash: str, pack: str, version: str) -> str:
@@ -84,11 +99,6 @@ def _ingest(state: QMState, ctx: QMContext) -> dict[str, Any]:
     return {"content_hash": content_hash, "reused": False}
 
 
-def route_after_ingest(state: QMState) -> Literal["assess", "record"]:
-    """Already evaluated under this verdict version: only make sure its ticket exists."""
-    return "record" if state.get("reused") else "assess"
-
-
 def _rules(state: QMState, ctx: QMContext) -> dict[str, Any]:
     """Tier 0: the scorecard's deterministic checks, one finding per rule."""
     return {"findings": ctx.engine.evaluate(state["conversation"])}
@@ -110,10 +120,11 @@ def _small_models(state: QMState, ctx: QMContext) -> dict[str, Any]:
     return {"findings": findings, "llm_candidates": candidates}
 
 
-def route_after_assess(state: QMState) -> Literal["judge_semantics", "conclude"]:
-    """Only conversations with semantic rules that apply, or uncertain failures, reach the LLM tier (when one is
-    configured: without it there are no candidates)."""
-    return "judge_semantics" if state.get("llm_candidates") else "conclude"
+def route_after_assess(state: QMState) -> Literal["judge_semantics", "record"]:
+    """Semantic rules that apply, or uncertain failures, go to the LLM tier (when one is configured: without it
+    there are no candidates); everything else was concluded in `assess` and goes to `record`. So does a
+    conversation already evaluated under this verdict version, whose ticket `record` makes sure of."""
+    return "judge_semantics" if _fresh(state) and state.get("llm_candidates") else "record"
 
 
 def _llm(state: QMState, ctx: QMContext) -> dict[str, Any]:
@@ -217,8 +228,13 @@ def _tickets(state: QMState, ctx: QMContext) -> dict[str, Any]:
     return {"tickets": [ticket] if ticket else []}
 
 
-ingest = _node(("ingest", _ingest))
-assess = _node(("rules", _rules), ("small_models", _small_models))
-judge_semantics = _node(("llm", _llm))
-conclude = _node(("cite", _cite), ("score", _score))
-record = _node(("persist", _persist), ("tickets", _tickets))
+assess = _node(
+    ("ingest", _ingest, None),
+    ("rules", _rules, _fresh),
+    ("small_models", _small_models, _fresh),
+    ("cite", _cite, _settled),
+    ("score", _score, _settled),
+)
+judge_semantics = _node(("llm", _llm, None))
+conclude = _node(("cite", _cite, None), ("score", _score, None))
+record = _node(("persist", _persist, None), ("tickets", _tickets, None))

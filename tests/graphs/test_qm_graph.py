@@ -8,7 +8,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from agents.qm.context import QMContext
 from agents.qm.intake import receive
-from agents.qm.nodes import route_after_assess, route_after_ingest
+from agents.qm.nodes import route_after_assess
 from core.models import Evaluation, RiskLevel, Ticket, Verdict
 from core.store import Store
 from graphs import supervisor
@@ -34,10 +34,9 @@ CLEAN = (
 
 
 def test_routes_are_pure() -> None:
-    assert route_after_ingest({"reused": True}) == "record"
-    assert route_after_ingest({"reused": False}) == "assess"
-    assert route_after_assess({"llm_candidates": ["WS-IMPLIED-GUARANTEE"]}) == "judge_semantics"
-    assert route_after_assess({"llm_candidates": []}) == "conclude"
+    assert route_after_assess({"reused": True}) == "record"
+    assert route_after_assess({"reused": False, "llm_candidates": ["WS-IMPLIED-GUARANTEE"]}) == "judge_semantics"
+    assert route_after_assess({"reused": False, "llm_candidates": []}) == "record"
     assert supervisor.route_request({"kind": "evaluate"}) == "qm_agent"  # type: ignore[typeddict-item]
 
 
