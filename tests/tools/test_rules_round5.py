@@ -59,6 +59,7 @@ def test_fear_said_outright_is_upset(scorer: DistressScorer) -> None:
 
 
 def test_a_complaint_aimed_at_the_bank_is_intense(scorer: DistressScorer) -> None:
+    # a guard, not a fix: lowering 监管 must not make a threat to go to the regulator ordinary upset
     # intense (>= 0.9): a work order alone does not answer it, an acknowledgement must
     assert scorer.score("乱扣的钱再不退，我直接去金融监管局投诉你们") >= 0.9
 
@@ -71,6 +72,7 @@ def test_granting_the_right_to_complain_acknowledges_it(engine: RuleEngine) -> N
 
 
 def test_waving_a_complaint_away_is_still_unacknowledged(engine: RuleEngine) -> None:
+    # a guard, not a fix: the right-to-complain acknowledgement must not take in a dismissal
     transcript = """客户：你们天天打电话，这是骚扰！我要打12378投诉你们！
 坐席：你爱投诉就投诉去，这期账单今天必须处理。
 客户：哼。"""
@@ -125,7 +127,74 @@ def test_a_next_step_worded_differently_passes(engine: RuleEngine, answer: str) 
 
 
 def test_who_the_bank_answers_to_is_no_problem(engine: RuleEngine) -> None:
+    # a guard, not a fix: "谁管" asks for a way forward, "归谁管" asks about supervision
     transcript = """客户：你们这种村镇银行归谁管啊？
 坐席：归地方金融监管部门和人民银行监管。
 客户：好的。"""
     assert _verdict(engine, "BZ-NEXT-STEP", transcript, "service") is Verdict.NOT_APPLICABLE
+
+
+# ── C02: a disclosure in the agent's own words passes; a product offered by its kind still needs one ──
+
+
+@pytest.mark.parametrize(
+    "disclosure",
+    [
+        "头两年要是退出来，拿到手的比您交进去的少，是有损失的。",
+        "账户价值跟着市场走，可能会低于您交的钱。",
+        "这个分红每年多少说不准，红利分配是不确定的。",
+        "前三年退保会拿不回全部保费。",
+        "说白了前几年退的话会亏。",
+    ],
+)
+def test_a_disclosure_in_other_words_passes(engine: RuleEngine, disclosure: str) -> None:
+    transcript = f"""坐席：王先生，给您推荐一款我们代销的分红型年金，交五年。
+客户：嗯，你说。
+坐席：{disclosure}
+客户：明白了。"""
+    assert _verdict(engine, "WS-RISK-DISCLOSURE", transcript, "telemarketing") is Verdict.PASS
+
+
+@pytest.mark.parametrize(
+    "offer",
+    [
+        "李姐，行里新上了一款增额终身寿，保额每年按复利涨，放得越久越值钱。",
+        "呢只债券基金每个月派息，好稳阵嘅。",
+        "按演示利益算，中档一年有四个点，比定期强多了。",
+    ],
+)
+def test_a_product_offered_by_its_kind_needs_a_disclosure(engine: RuleEngine, offer: str) -> None:
+    transcript = f"""坐席：{offer}
+客户：听着不错。
+坐席：那您考虑下，想好了随时找我。"""
+    assert _verdict(engine, "WS-RISK-DISCLOSURE", transcript, "telemarketing") is Verdict.FAIL
+
+
+def test_pure_accident_cover_needs_no_investment_risk_disclosure(engine: RuleEngine) -> None:
+    transcript = """坐席：给您介绍一款保险，是综合意外险，每月九块九，意外住院和身故都能赔。
+客户：先不用了。"""
+    assert _verdict(engine, "WS-RISK-DISCLOSURE", transcript, "telemarketing") is Verdict.NOT_APPLICABLE
+
+
+def test_a_cooling_off_period_after_signing_is_no_purchase(engine: RuleEngine) -> None:
+    transcript = """坐席：这款万能险结算利率一直挺稳。
+客户：那签单以后能反悔吗？
+坐席：签单后有十五天犹豫期，犹豫期内可以全额退。
+客户：好，我再想想。"""
+    assert _verdict(engine, "WS-RISK-BEFORE-PURCHASE", transcript, "telemarketing") is Verdict.NOT_APPLICABLE
+
+
+@pytest.mark.parametrize(
+    ("ask", "answer"),
+    [
+        ("那要是过两年我想退了呢？", "封闭期里是赎不了的，到期才能拿。"),
+        ("我想把钱拿出来应急怎么办？", "这款持有满一年才能赎回。"),
+    ],
+)
+def test_a_liquidity_question_in_other_words_needs_the_limit(engine: RuleEngine, ask: str, answer: str) -> None:
+    evasive = f"""坐席：给您推荐一款一年期的固收理财，风险等级R2。
+客户：{ask}
+坐席：您放心，很灵活的。"""
+    told = evasive.replace("您放心，很灵活的。", answer)
+    assert _verdict(engine, "WS-LIQUIDITY-TERMS", evasive, "wealth_sales") is Verdict.FAIL
+    assert _verdict(engine, "WS-LIQUIDITY-TERMS", told, "wealth_sales") is Verdict.PASS
