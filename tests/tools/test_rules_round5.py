@@ -64,6 +64,21 @@ def test_a_complaint_aimed_at_the_bank_is_intense(scorer: DistressScorer) -> Non
     assert scorer.score("乱扣的钱再不退，我直接去金融监管局投诉你们") >= 0.9
 
 
+def test_a_customer_giving_up_is_not_left_unacknowledged(engine: RuleEngine) -> None:
+    # "算了" ends the call dissatisfied (X02); it is not an upset the agent failed to acknowledge (S02)
+    transcript = """客户：那行吧，说不通就算了算了，我回头自己去柜台。
+坐席：好的，那您再考虑，有需要再联系我们。
+客户：嗯。"""
+    assert _verdict(engine, "SV-DISTRESS-ACKNOWLEDGE", transcript, "service") is not Verdict.FAIL
+
+
+def test_calming_the_customer_acknowledges_the_upset(engine: RuleEngine) -> None:
+    transcript = """客户：你们这是乱扣费！我要打12378投诉你们！
+坐席：您先别激动，这笔费用我跟您一项一项说。
+客户：你说。"""
+    assert _verdict(engine, "SV-DISTRESS-ACKNOWLEDGE", transcript, "complaint") is Verdict.PASS
+
+
 def test_granting_the_right_to_complain_acknowledges_it(engine: RuleEngine) -> None:
     transcript = """客户：你们天天打电话，这是骚扰！我要打12378投诉你们！
 坐席：您当然有权利去投诉，这个我们尊重，不过这期账单还是要处理的。
