@@ -119,8 +119,13 @@ Claimed = tuple[int, Conversation, str, str | None]
 
 
 def claim_next(store: Store) -> Claimed | None:
-    """Atomically take the oldest queued item (compare-and-set on its status)."""
+    """Atomically take the oldest queued item (compare-and-set on its status). An empty queue is seen in a read-only
+    snapshot: idle workers poll it several times a second, and a write transaction would take SQLite's write lock
+    each time, making every evaluation's commit wait behind the polls."""
     while True:
+        with store.read_session() as s:
+            if s.scalar(select(JobItemRow.id).where(JobItemRow.status == ItemStatus.QUEUED.value).limit(1)) is None:
+                return None
         with store.session() as s:
             row = s.scalar(
                 select(JobItemRow).where(JobItemRow.status == ItemStatus.QUEUED.value).order_by(JobItemRow.id).limit(1)
