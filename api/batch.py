@@ -31,7 +31,7 @@ from tools.transcripts import expand_paths, read_path
 if TYPE_CHECKING:  # the evaluation stack loads where evaluations run (see the module docstring)
     from agents.qm.context import QMContext
     from core.store import Store
-    from graphs.supervisor import Evaluator
+    from graphs.supervisor import Evaluator, QMResult
     from tools.semantic import SemanticJudge
 
 CHUNK = 32  # conversations per task sent to a worker process
@@ -169,36 +169,49 @@ def _evaluate_chunk(chunk: list[Item]) -> list[Outcome]:
 
 
 def evaluate_chunk(evaluator: Evaluator, chunk: list[Item]) -> list[Outcome]:
-    """Evaluate a chunk of conversations in one supervisor request; with a store, their writes are stored in one
-    transaction before this returns (on an error, what finished before it is stored, and the error raised)."""
-    from agents.qm.intake import receive
+    """Evaluate a chunk of conversations as they arrived (see `evaluate_buffered`), as the CLI reports them."""
+    return [_outcome(r["evaluation"], r["tickets"], r["reused"]) for r in evaluate_buffered(evaluator, chunk)]
+
+
+def evaluate_buffered(evaluator: Evaluator, chunk: list[Item], *, received: bool = False) -> list[QMResult]:
+    """Evaluate conversations in one supervisor request (`received`: already fingerprinted, redacted and stored by
+    intake, e.g. queued job items, each with its content hash). With a store, one query first tells which were
+    evaluated before, and their writes are stored in one transaction before this returns — on an error, what
+    finished before it is stored and the error raised; an evaluation another process stored first is reported
+    as stored."""
     from core.store_batch import BufferedStore
 
     qm = evaluator.context.qm
     assert qm is not None, "an evaluator has a QM context"
     if qm.store is None:
-        received = [receive(conversation, store=None, content_hash=fingerprint) for conversation, fingerprint in chunk]
-        results = evaluator.evaluate_received_many([(r.conversation, r.content_hash) for r in received])
-        return [_outcome(r["evaluation"], r["tickets"], r["reused"]) for r in results]
+        return evaluator.evaluate_received_many(_received(chunk, None, received=received))
     buffered = BufferedStore(qm.store)
     gathering = evaluator.with_qm(qm.replace(store=buffered))
     try:
         # Evaluator.evaluate in two halves, so that one query tells which of the chunk were evaluated before.
-        received = [
-            receive(conversation, store=buffered, content_hash=fingerprint) for conversation, fingerprint in chunk
-        ]
-        buffered.expect((r.conversation.tenant, r.conversation.id, r.content_hash) for r in received)
-        results = gathering.evaluate_received_many([(r.conversation, r.content_hash) for r in received])
+        items = _received(chunk, buffered, received=received)
+        buffered.expect((conversation.tenant, conversation.id, content_hash) for conversation, content_hash in items)
+        results = gathering.evaluate_received_many(items)
     finally:
         taken = buffered.flush()
-    outcomes = []
-    for (conversation, fingerprint), result in zip(chunk, results, strict=True):
+    for at, (result, (conversation, content_hash)) in enumerate(zip(results, items, strict=True)):
         if result["evaluation"].id in taken:  # another process stored it first: report what is stored
-            stored = evaluator.evaluate(conversation, content_hash=fingerprint)
-            outcomes.append(_outcome(stored["evaluation"], stored.get("tickets", []), stored.get("reused", False)))
-        else:
-            outcomes.append(_outcome(result["evaluation"], result["tickets"], result["reused"]))
-    return outcomes
+            stored = evaluator.evaluate_received(conversation, content_hash)
+            results[at] = {
+                "evaluation": stored["evaluation"],
+                "tickets": stored.get("tickets", []),
+                "reused": stored.get("reused", False),
+            }
+    return results
+
+
+def _received(chunk: list[Item], store: Store | None, *, received: bool) -> list[tuple[Conversation, str]]:
+    from agents.qm.intake import receive
+
+    if received:
+        return [(conversation, fingerprint or conversation.content_hash()) for conversation, fingerprint in chunk]
+    done = [receive(conversation, store=store, content_hash=fingerprint) for conversation, fingerprint in chunk]
+    return [(r.conversation, r.content_hash) for r in done]
 
 
 def _chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:

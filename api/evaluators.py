@@ -75,13 +75,12 @@ def _evaluate(
     received: bool,
 ) -> dict[str, Any]:
     assert _worker_service is not None, "worker process not initialised"
+    from api.batch import evaluate_buffered
+
     evaluator = _worker_service.evaluator_for(tenant, scorecard, dry_run=dry_run)
-    if received:
-        assert content_hash is not None, "a received conversation has its fingerprint"
-        result = evaluator.evaluate_received(conversation, content_hash)
-    else:
-        result = evaluator.evaluate(conversation, content_hash=content_hash)
-    return {key: result[key] for key in ("evaluation", "tickets", "reused") if key in result}
+    # Like a batch chunk of one: one query for an earlier evaluation, then one transaction for all the writes.
+    [result] = evaluate_buffered(evaluator, [(conversation, content_hash)], received=received)
+    return dict(result)
 
 
 class EvaluatorPool:

@@ -225,16 +225,17 @@ class Service:
         tenant's scorecard: in an evaluator process when there are some and they are ready, else here."""
         self.context_for(tenant, scorecard, dry_run=dry_run)  # an unknown scorecard fails here; clauses resolve here
         if self.pool is not None:
-            result = self.pool.evaluate(
+            pooled = self.pool.evaluate(
                 tenant, scorecard, conversation, dry_run=dry_run, content_hash=content_hash, received=received
             )
-            if result is not None:
-                return result
+            if pooled is not None:
+                return pooled
+        from api.batch import evaluate_buffered
+
+        assert content_hash is not None or not received, "a received conversation has its fingerprint"
         evaluator = self.evaluator_for(tenant, scorecard, dry_run=dry_run)
-        if received:
-            assert content_hash is not None, "a received conversation has its fingerprint"
-            return dict(evaluator.evaluate_received(conversation, content_hash))
-        return dict(evaluator.evaluate(conversation, content_hash=content_hash))
+        [evaluated] = evaluate_buffered(evaluator, [(conversation, content_hash)], received=received)
+        return dict(evaluated)
 
     def readiness(self) -> dict[str, str]:
         """What /readyz reports beyond the database."""

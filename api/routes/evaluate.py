@@ -6,17 +6,24 @@ import tempfile
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Response, UploadFile
 
 from agents.qm.intake import recording_hash
+from api.batch import evaluation_json
 from api.deps import ServiceDep, require
 from api.limits import safe_upload_name
 from api.schemas import EvaluateRequest, EvaluationResult
 from api.service import Service, UnknownScorecard
 from core.access import Action, Principal
-from core.models import Conversation
+from core.models import Conversation, Evaluation, Ticket
 
 router = APIRouter(tags=["evaluate"])
+
+
+def result_response(evaluation: Evaluation, tickets: list[Ticket]) -> Response:
+    """The evaluation and its tickets as `EvaluationResult` JSON, serialised once (the same line as
+    `zhijian evaluate --format json`), not rebuilt and validated again as a response model."""
+    return Response(evaluation_json(evaluation, tickets), media_type="application/json")
 
 
 def admit(principal: Principal, request: EvaluateRequest, max_turns: int) -> Conversation:
@@ -41,7 +48,7 @@ def evaluate(
     scorecard: Annotated[
         str | None, Query(description="A stored scorecard's name (default: the configured pack).")
     ] = None,
-) -> EvaluationResult:
+) -> Response:
     conversation = admit(principal, request, service.settings.max_turns)
     return _evaluate(service, principal, conversation, scorecard=scorecard, dry_run=dry_run)
 
@@ -54,12 +61,12 @@ def _evaluate(
     scorecard: str | None,
     dry_run: bool,
     content_hash: str | None = None,
-) -> EvaluationResult:
+) -> Response:
     try:
         result = service.evaluate(principal.tenant, scorecard, conversation, dry_run=dry_run, content_hash=content_hash)
     except UnknownScorecard as exc:
         raise HTTPException(404, str(exc)) from None
-    return EvaluationResult(**result["evaluation"].model_dump(), tickets=result.get("tickets", []))
+    return result_response(result["evaluation"], result.get("tickets", []))
 
 
 @router.post(
@@ -78,7 +85,7 @@ def evaluate_recording(
     agent_id: Annotated[str | None, Form()] = None,
     scenario: Annotated[str | None, Form()] = None,
     dry_run: Annotated[bool, Query(description="Evaluate without storing anything.")] = False,
-) -> EvaluationResult:
+) -> Response:
     name = safe_upload_name(recording.filename)
     meta = {"branch": branch, "sub_branch": sub_branch, "team": team, "agent_id": agent_id, "scenario": scenario}
     audio = recording.file.read(service.settings.max_request_bytes + 1)
@@ -96,7 +103,7 @@ def evaluate_recording(
         )
         if stored is not None:
             ticket = service.store.ticket_for_evaluation(stored.id)
-            return EvaluationResult(**stored.model_dump(), tickets=[ticket] if ticket else [])
+            return result_response(stored, [ticket] if ticket else [])
     from tools.asr import AudioError, recording_to_conversation  # loads the ASR stack only when a recording comes
 
     with tempfile.TemporaryDirectory() as folder:
