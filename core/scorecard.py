@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Protocol
 
 import re2
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from core.models import Channel, Dimension, Role, Severity, Verdict
 from core.taxonomy import CATEGORIES
+from core.yamldoc import load_yaml
 
 
 class _Spec(BaseModel):
@@ -71,7 +71,7 @@ def _compile_all(patterns: list[str]) -> list[str]:
 @lru_cache(maxsize=1)
 def check_defaults() -> dict[str, Any]:
     """Default pattern lists of the check kinds (knowledge/lexicons/check_defaults.yaml, versioned data)."""
-    document: dict[str, Any] = yaml.safe_load(CHECK_DEFAULTS.read_text(encoding="utf-8"))
+    document: dict[str, Any] = load_yaml(CHECK_DEFAULTS.read_text(encoding="utf-8"))
     return document
 
 

@@ -8,8 +8,9 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
+
+from core.yamldoc import load_yaml
 
 CATALOG_PATH = Path(__file__).resolve().parent / "catalog.yaml"
 Language = Literal["zh", "en"]
@@ -99,4 +100,4 @@ class Catalog(_Spec):
 @cache
 def load_catalog(path: Path = CATALOG_PATH) -> Catalog:
     """The coach catalogue, validated (a bad entry is an error naming the field)."""
-    return Catalog.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return Catalog.model_validate(load_yaml(path.read_text(encoding="utf-8")))

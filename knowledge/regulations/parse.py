@@ -10,9 +10,9 @@ from datetime import date
 from pathlib import Path
 
 import cn2an
-import yaml
 
 from core.errors import ZhijianError
+from core.yamldoc import load_yaml
 
 CORPUS_DIR = Path(__file__).resolve().parent / "corpus"
 CATALOG = Path(__file__).resolve().parent / "catalog.yaml"
@@ -86,7 +86,7 @@ def load_catalog(corpus_dir: Path = CORPUS_DIR, catalog: Path = CATALOG) -> list
     """The regulations of the corpus with their catalog metadata; a file without an entry is an error."""
     if not corpus_dir.is_dir():
         raise CorpusError(f"regulation corpus folder not found: {corpus_dir}")
-    entries = yaml.safe_load(catalog.read_text(encoding="utf-8")) or {}
+    entries = load_yaml(catalog.read_text(encoding="utf-8")) or {}
     regulations = []
     for path in sorted(corpus_dir.glob("*.md")):
         entry = entries.get(path.name)

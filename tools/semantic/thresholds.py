@@ -20,6 +20,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.yamldoc import load_yaml
 from tools.semantic.answer import VerdictLabel
 
 PACKAGED_THRESHOLDS = Path(__file__).resolve().parents[2] / "knowledge" / "llm_thresholds.yaml"
@@ -84,7 +85,7 @@ class LlmThresholds(BaseModel):
 
 def load_thresholds(path: Path = PACKAGED_THRESHOLDS) -> LlmThresholds:
     """Read and validate a thresholds file."""
-    return LlmThresholds.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return LlmThresholds.model_validate(load_yaml(path.read_text(encoding="utf-8")))
 
 
 def save_thresholds(thresholds: LlmThresholds, path: Path) -> None:
