@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from core.errors import RulePackError
 from core.models import Channel, Conversation, Verdict
 from core.scorecard import Rule, RuleExample, Scorecard
+from core.yamldoc import load_yaml
 from tools.transcripts import describe_validation_error, parse_plain_transcript
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ def parse_scorecard(text: str, *, source: str = "<rule pack>", verify: bool = Fa
     is run and a pack whose examples do not reach their stated verdicts is rejected.
     """
     try:
-        document = yaml.safe_load(text)
+        document = load_yaml(text)
     except yaml.YAMLError as exc:
         raise RulePackError(f"{source}: not valid YAML: {exc}") from None
     except RecursionError:

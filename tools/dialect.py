@@ -11,16 +11,15 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
 from core.models import Conversation
+from core.yamldoc import load_yaml
 
 DIALECT_LEXICON = Path(__file__).resolve().parents[1] / "knowledge" / "lexicons" / "dialect_zh.yaml"
 
 
 class _Reading:
     def __init__(self, path: Path) -> None:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
         words: dict[str, str] = data["words"]
         chars: dict[str, str] = data["chars"]
         for source, target in [*words.items(), *chars.items()]:

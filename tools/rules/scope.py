@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+from core.yamldoc import load_yaml
 
 SCOPE_LEXICON = Path(__file__).resolve().parents[2] / "knowledge" / "lexicons" / "scope_zh.yaml"
 _MASK = "\x00"  # stands in for masked idioms; never a cue or a negator
@@ -95,7 +95,7 @@ class ScopeLexicon:
 @lru_cache(maxsize=4)
 def scope_lexicon(path: Path = SCOPE_LEXICON) -> ScopeLexicon:
     """The scope lexicon, read once."""
-    return ScopeLexicon.from_document(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return ScopeLexicon.from_document(load_yaml(path.read_text(encoding="utf-8")))
 
 
 def _clause_before(text: str, start: int, reach: int, lex: ScopeLexicon, *, cues: bool = True) -> str:
