@@ -71,7 +71,7 @@ def _compile_all(patterns: list[str]) -> list[str]:
 @lru_cache(maxsize=1)
 def check_defaults() -> dict[str, Any]:
     """Default pattern lists of the check kinds (knowledge/lexicons/check_defaults.yaml, versioned data)."""
-    document: dict[str, Any] = load_yaml(CHECK_DEFAULTS.read_text(encoding="utf-8"))
+    document: dict[str, Any] = load_yaml(CHECK_DEFAULTS.read_text(encoding="utf-8"), packaged=True)
     return document
 
 

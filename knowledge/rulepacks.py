@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from core.errors import RulePackError
 from core.models import Channel, Conversation, Verdict
 from core.scorecard import Rule, RuleExample, Scorecard
+from core.settings import PACKAGED_RULE_PACK
 from core.yamldoc import load_yaml
 from tools.transcripts import describe_validation_error, parse_plain_transcript
 
@@ -35,13 +36,16 @@ def logic_fingerprint() -> bytes:
     return digest.digest()
 
 
-def parse_scorecard(text: str, *, source: str = "<rule pack>", verify: bool = False) -> Scorecard:
+def parse_scorecard(
+    text: str, *, source: str = "<rule pack>", verify: bool = False, packaged: bool = False
+) -> Scorecard:
     """Validate rule-pack YAML; the version gets a hash of the pack and of the lexicons and engine logic it is run
     with, so neither an edit nor a changed lexicon ever passes for the old pack. With ``verify`` every rule example
-    is run and a pack whose examples do not reach their stated verdicts is rejected.
+    is run and a pack whose examples do not reach their stated verdicts is rejected. ``packaged``: the pack shipped
+    with the product (read with the faster loader, see core/yamldoc.py); anything else may be hostile.
     """
     try:
-        document = load_yaml(text)
+        document = load_yaml(text, packaged=packaged)
     except yaml.YAMLError as exc:
         raise RulePackError(f"{source}: not valid YAML: {exc}") from None
     except RecursionError:
@@ -118,7 +122,7 @@ def load_scorecard(path: Path) -> Scorecard:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise RulePackError(f"{path}: cannot read rule pack: {exc.strerror}") from None
-    return parse_scorecard(text, source=str(path))
+    return parse_scorecard(text, source=str(path), packaged=path.resolve() == PACKAGED_RULE_PACK.resolve())
 
 
 def example_conversation(rule: Rule, example: RuleExample, number: int) -> Conversation:

@@ -19,7 +19,7 @@ DIALECT_LEXICON = Path(__file__).resolve().parents[1] / "knowledge" / "lexicons"
 
 class _Reading:
     def __init__(self, path: Path) -> None:
-        data = load_yaml(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"), packaged=path == DIALECT_LEXICON)
         words: dict[str, str] = data["words"]
         chars: dict[str, str] = data["chars"]
         for source, target in [*words.items(), *chars.items()]:

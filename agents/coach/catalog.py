@@ -100,4 +100,4 @@ class Catalog(_Spec):
 @cache
 def load_catalog(path: Path = CATALOG_PATH) -> Catalog:
     """The coach catalogue, validated (a bad entry is an error naming the field)."""
-    return Catalog.model_validate(load_yaml(path.read_text(encoding="utf-8")))
+    return Catalog.model_validate(load_yaml(path.read_text(encoding="utf-8"), packaged=path == CATALOG_PATH))

@@ -86,7 +86,7 @@ def load_catalog(corpus_dir: Path = CORPUS_DIR, catalog: Path = CATALOG) -> list
     """The regulations of the corpus with their catalog metadata; a file without an entry is an error."""
     if not corpus_dir.is_dir():
         raise CorpusError(f"regulation corpus folder not found: {corpus_dir}")
-    entries = load_yaml(catalog.read_text(encoding="utf-8")) or {}
+    entries = load_yaml(catalog.read_text(encoding="utf-8"), packaged=catalog == CATALOG) or {}
     regulations = []
     for path in sorted(corpus_dir.glob("*.md")):
         entry = entries.get(path.name)

@@ -84,3 +84,11 @@ def test_semantic_rules_have_narrow_triggers(scorecard: Scorecard) -> None:
         assert when is not None, f"{rule.id}: a semantic rule without a trigger sends every call to the LLM"
         for pattern in when.patterns:
             assert "？" not in pattern and "\\?" not in pattern, f"{rule.id}: a question mark is no trigger ({pattern})"
+
+
+def test_a_pack_nested_hundreds_of_thousands_deep_is_a_clear_error_not_a_crash() -> None:
+    # libyaml's loader (used for the packaged files, for speed) dies with a segmentation fault on this; a pack
+    # that is not the packaged one is read with the pure-Python loader, whose RecursionError becomes the error.
+    hostile = "[" * 200_000 + "]" * 200_000
+    with pytest.raises(RulePackError, match="nested too deeply"):
+        parse_scorecard(hostile, source="upload")

@@ -95,7 +95,7 @@ class ScopeLexicon:
 @lru_cache(maxsize=4)
 def scope_lexicon(path: Path = SCOPE_LEXICON) -> ScopeLexicon:
     """The scope lexicon, read once."""
-    return ScopeLexicon.from_document(load_yaml(path.read_text(encoding="utf-8")))
+    return ScopeLexicon.from_document(load_yaml(path.read_text(encoding="utf-8"), packaged=path == SCOPE_LEXICON))
 
 
 def _clause_before(text: str, start: int, reach: int, lex: ScopeLexicon, *, cues: bool = True) -> str:
