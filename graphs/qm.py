@@ -12,13 +12,15 @@ from agents.qm.context import QMContext
 from agents.qm.intake import receive
 from agents.qm.nodes import (
     assess,
+    assess_each,
     conclude,
     evaluation_key,
     judge_semantics,
     record,
+    record_each,
     route_after_assess,
 )
-from agents.qm.state import QMInput, QMOutput, QMState
+from agents.qm.state import QMBatch, QMInput, QMOutput, QMState
 from core.models import Conversation
 
 QMGraph = CompiledStateGraph[Any, Any, Any, Any]
@@ -45,6 +47,25 @@ def builder() -> StateGraph[QMState, QMContext, QMInput, QMOutput]:
 def build_graph(*, checkpointer: BaseCheckpointSaver[Any] | None = None) -> QMGraph:
     """The compiled QM graph. Checkpoint only where it serves: runs with LLM work (see `evaluate_conversation`)."""
     return builder().compile(checkpointer=checkpointer)
+
+
+def build_batch_graph() -> QMGraph:
+    """The QM flow over a batch of conversations without LLM work: assess_each → record_each (the same stages as
+    the single-conversation graph, one graph step each for the whole batch; nothing to checkpoint)."""
+    graph = StateGraph(QMBatch, context_schema=QMContext)
+    graph.add_node("assess_each", assess_each)
+    graph.add_node("record_each", record_each)
+    graph.add_edge(START, "assess_each")
+    graph.add_edge("assess_each", "record_each")
+    graph.add_edge("record_each", END)
+    return graph.compile()
+
+
+def run_batch(graph: QMGraph, context: QMContext, received: list[tuple[Conversation, str]]) -> list[QMState]:
+    """Run the batch graph on received conversations (with their content hashes); one final state per conversation,
+    in order."""
+    batch: QMBatch = {"items": [{"conversation": c, "content_hash": h} for c, h in received]}
+    return cast(list[QMState], graph.invoke(batch, context=context)["items"])
 
 
 def thread_id(conversation: Conversation, content_hash: str, context: QMContext) -> str:

@@ -18,7 +18,7 @@ from langgraph.runtime import Runtime
 from agents.qm.context import QMContext
 from agents.qm.intake import receive
 from core.models import Conversation, Evaluation, Ticket
-from graphs.qm import QMGraph, run_received
+from graphs.qm import QMGraph, build_batch_graph, run_batch, run_received
 from graphs.qm import build_graph as build_qm_graph
 
 if TYPE_CHECKING:  # the insight and coach stacks load only when their requests come
@@ -66,6 +66,7 @@ class SupervisorContext:
 
     qm: QMContext | None = None
     qm_graph: QMGraph | None = None
+    qm_batch_graph: QMGraph | None = None  # batches without LLM work
     insight: Any = None  # (insight graph, InsightContext) for the QA lead asking
     coach: Any = None  # PracticeSessions (the coach graph and its context)
 
@@ -89,6 +90,8 @@ def qm_agent(state: SupervisorState, runtime: Runtime[SupervisorContext]) -> dic
     ctx = runtime.context
     assert ctx.qm is not None and ctx.qm_graph is not None, "an evaluation needs the QM context"
     if "batch" in state:
+        if ctx.qm.judge is None and ctx.qm_batch_graph is not None:
+            return {"results": [_qm_result(item) for item in run_batch(ctx.qm_batch_graph, ctx.qm, state["batch"])]}
         return {"results": [_qm_result(run_received(ctx.qm_graph, ctx.qm, c, h)) for c, h in state["batch"]]}
     return dict(_qm_result(run_received(ctx.qm_graph, ctx.qm, state["conversation"], state["content_hash"])))
 
@@ -134,6 +137,16 @@ def builder() -> StateGraph[SupervisorState, SupervisorContext, SupervisorInput,
 
 
 _SUPERVISOR: CompiledStateGraph[Any, Any, Any, Any] | None = None
+
+
+_QM_BATCH: QMGraph | None = None
+
+
+def _batch_graph() -> QMGraph:
+    global _QM_BATCH  # compiled once per process: it holds no resources (no checkpointer)
+    if _QM_BATCH is None:
+        _QM_BATCH = build_batch_graph()
+    return _QM_BATCH
 
 
 def _compiled() -> CompiledStateGraph[Any, Any, Any, Any]:
@@ -193,11 +206,14 @@ class Evaluator:
     def create(cls, qm: QMContext, *, checkpointer: BaseCheckpointSaver[Any] | None = None) -> Evaluator:
         """Checkpoints are kept only for runs with LLM work (`checkpointer` is ignored without a judge)."""
         qm_graph = build_qm_graph(checkpointer=checkpointer if qm.judge is not None else None)
-        return cls(_compiled(), SupervisorContext(qm=qm, qm_graph=qm_graph))
+        return cls(_compiled(), SupervisorContext(qm=qm, qm_graph=qm_graph, qm_batch_graph=_batch_graph()))
 
     def with_qm(self, qm: QMContext) -> Evaluator:
         """The same graphs with another QM context (a tenant's scorecard, a dry run)."""
-        return Evaluator(self.supervisor, SupervisorContext(qm=qm, qm_graph=self.context.qm_graph))
+        return Evaluator(
+            self.supervisor,
+            SupervisorContext(qm=qm, qm_graph=self.context.qm_graph, qm_batch_graph=self.context.qm_batch_graph),
+        )
 
     def evaluate(self, conversation: Conversation, *, content_hash: str | None = None) -> SupervisorState:
         """Receive a conversation as it arrived and evaluate it; `content_hash` overrides the fingerprint."""

@@ -8,7 +8,9 @@ graph's edges sit where the flow waits or has side effects: around the LLM tier 
 and 1, and — when nothing is left for the LLM — cites and scores in the same step. Every stage returns whole
 values, so running a node twice changes nothing twice; a conversation already evaluated under this verdict version
 skips to `record`, which then only makes sure its ticket exists — so a run interrupted between storing the
-evaluation and its ticket completes on the next submission.
+evaluation and its ticket completes on the next submission. A batch without LLM work (the CLI's chunks, one
+`/evaluate` request) runs the same stages through `assess_each` → `record_each`, one graph step each for the whole
+batch.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any, Literal, Protocol, cast
 from langgraph.runtime import Runtime
 
 from agents.qm.context import QMContext
-from agents.qm.state import QMState, current_findings
+from agents.qm.state import QMBatch, QMState, current_findings
 from core.models import Citation, Dimension, Evaluation, Verdict
 from tools.scoring import score as score_findings
 from tools.tickets import draft_ticket
@@ -39,27 +41,38 @@ Stage = Callable[[QMState, QMContext], dict[str, Any]]
 When = Callable[[QMState], bool]
 
 
+Stages = tuple[tuple[str, Stage, When | None], ...]
+
+
+def _run_stages(stages: Stages, state: QMState, ctx: QMContext) -> dict[str, Any]:
+    """The update of running `stages` in order, each on the state as the previous ones left it (a stage whose
+    condition is false on that state is skipped), with each stage's time under its name."""
+    update: dict[str, Any] = {}
+    timings: dict[str, float] = {}
+    current = state
+    for name, stage, when in stages:
+        if when is not None and not when(current):
+            continue
+        started = time.perf_counter()
+        changes = stage(current, ctx)
+        timings[name] = round((time.perf_counter() - started) * 1000, 3)
+        update.update(changes)
+        if len(stages) > 1:  # the next stage sees this one's update and time (score records the times)
+            current = cast(QMState, {**current, **changes, "timings_ms": {**current.get("timings_ms", {}), **timings}})
+    update["timings_ms"] = timings
+    return update
+
+
+def _updated(state: QMState, update: dict[str, Any]) -> QMState:
+    """The state after a node's update, as LangGraph would merge it (timings by stage)."""
+    return cast(QMState, {**state, **update, "timings_ms": {**state.get("timings_ms", {}), **update["timings_ms"]}})
+
+
 def _node(*stages: tuple[str, Stage, When | None]) -> Node:
-    """A node running `stages` in order, each on the state as the previous ones left it (a stage whose condition
-    is false on that state is skipped), timing each by name."""
+    """A node running `stages` (see `_run_stages`)."""
 
     def run(state: QMState, runtime: Runtime[QMContext]) -> dict[str, Any]:
-        update: dict[str, Any] = {}
-        timings: dict[str, float] = {}
-        current = state
-        for name, stage, when in stages:
-            if when is not None and not when(current):
-                continue
-            started = time.perf_counter()
-            changes = stage(current, runtime.context)
-            timings[name] = round((time.perf_counter() - started) * 1000, 3)
-            update.update(changes)
-            if len(stages) > 1:  # the next stage sees this one's update and time (score records the times)
-                current = cast(
-                    QMState, {**current, **changes, "timings_ms": {**current.get("timings_ms", {}), **timings}}
-                )
-        update["timings_ms"] = timings
-        return update
+        return _run_stages(stages, state, runtime.context)
 
     run.__name__ = run.__qualname__ = "+".join(name for name, _, _ in stages)
     run.__doc__ = "\n".join(f"{name}: {(stage.__doc__ or '').strip()}" for name, stage, _ in stages)
@@ -228,13 +241,57 @@ def _tickets(state: QMState, ctx: QMContext) -> dict[str, Any]:
     return {"tickets": [ticket] if ticket else []}
 
 
-assess = _node(
+_ASSESS: Stages = (
     ("ingest", _ingest, None),
     ("rules", _rules, _fresh),
     ("small_models", _small_models, _fresh),
     ("cite", _cite, _settled),
     ("score", _score, _settled),
 )
+_RECORD: Stages = (("persist", _persist, None), ("tickets", _tickets, None))
+
+assess = _node(*_ASSESS)
 judge_semantics = _node(("llm", _llm, None))
 conclude = _node(("cite", _cite, None), ("score", _score, None))
-record = _node(("persist", _persist, None), ("tickets", _tickets, None))
+record = _node(*_RECORD)
+
+
+def assess_each(state: QMBatch, runtime: Runtime[QMContext]) -> dict[str, Any]:
+    """`assess` on each conversation of a batch without LLM work (one graph step for all: LangGraph's bookkeeping
+    per step costs about as much as a conversation's rules). A conversation sent again within the batch is left
+    for `record_each`; an error stops here, keeping the conversations assessed before it."""
+    ctx = runtime.context
+    items: list[QMState] = []
+    duplicates: dict[int, int] = {}
+    first: dict[tuple[str, str, str], int] = {}
+    for item in state["items"]:
+        conversation = item["conversation"]
+        key = (conversation.tenant, conversation.id, item.get("content_hash") or conversation.content_hash())
+        if key in first:
+            duplicates[len(items)] = first[key]
+            items.append(item)
+            continue
+        first[key] = len(items)
+        try:
+            items.append(_updated(item, _run_stages(_ASSESS, item, ctx)))
+        except Exception as exc:  # recorded by record_each for the ones before, then raised
+            return {"items": items, "duplicates": duplicates, "failure": exc}
+    return {"items": items, "duplicates": duplicates, "failure": None}
+
+
+def record_each(state: QMBatch, runtime: Runtime[QMContext]) -> dict[str, Any]:
+    """`record` on each assessed conversation, in order; one sent again within the batch is reported as the earlier
+    one's evaluation, reused (its ticket made sure of, as `record` does for any re-submission). Then the error that
+    stopped `assess_each`, if any, is raised."""
+    ctx = runtime.context
+    items: list[QMState] = []
+    duplicates = state.get("duplicates", {})
+    for at, item in enumerate(state["items"]):
+        if at in duplicates:
+            earlier = items[duplicates[at]]
+            item = cast(QMState, {**item, "evaluation": earlier["evaluation"], "reused": True, "timings_ms": {}})
+        items.append(_updated(item, _run_stages(_RECORD, item, ctx)))
+    failure = state.get("failure")
+    if failure is not None:
+        raise failure
+    return {"items": items}

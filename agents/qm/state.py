@@ -45,3 +45,15 @@ def current_findings(state: QMState) -> list[Finding]:
     """The findings with the LLM tier's verdicts in their place."""
     overrides = state.get("llm_findings", {})
     return [overrides.get(f.rule_id, f) for f in state.get("findings", [])]
+
+
+class QMBatch(TypedDict, total=False):
+    """Conversations of a batch without LLM work, each in the single-conversation flow's state (in order).
+
+    `duplicates` names the conversations sent again within the batch (index → the earlier one's): they are reported
+    as that one's evaluation, reused, as if submitted after it. `failure` is the error that stopped assessing at the
+    next conversation: the ones before it are still recorded, then it is raised."""
+
+    items: list[QMState]
+    duplicates: dict[int, int]
+    failure: BaseException | None
