@@ -27,6 +27,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from proctree import tree_memory_mb
+
 ROOT = Path(__file__).resolve().parents[1]
 ZHIJIAN = [sys.executable, "-c", "from api.cli import app; app()"]
 REDOS_PACK = """name: redos_probe
@@ -74,6 +76,7 @@ class Server:
             "PYTHONPATH": str(ROOT),
         }
         self.process: subprocess.Popen[bytes] | None = None
+        self.peak_pss = 0.0
         self.log = (data_dir / "server.log").open("ab")
 
     def start(self, wait_s: float = 120) -> float:
@@ -96,15 +99,13 @@ class Server:
         raise SystemExit("the server did not answer /healthz in time")
 
     def memory_mb(self) -> tuple[float, float]:
-        """(current RSS, peak RSS) of the server process in MB."""
+        """(current PSS, peak of the PSS seen so far) of the server's whole process tree in MB: with `serve --workers`
+        the evaluations run in worker processes, which the server process's own figures leave out."""
         if self.process is None:
             return 0.0, 0.0
-        fields = dict(
-            line.split(":", 1)
-            for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines()
-            if ":" in line
-        )
-        return (int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024)
+        now = tree_memory_mb(self.process.pid)[0]
+        self.peak_pss = max(self.peak_pss, now)
+        return now, self.peak_pss
 
     def kill9(self) -> None:
         if self.process is not None:
@@ -257,7 +258,8 @@ def run(skip_audio: bool) -> dict[str, str]:
             server, "abuse agent", "--tenant", "bank-a", "--role", "agent", "--branch", "上海分行", "--agent-id", "A101"
         )
         boot = server.start()
-        print(f"server up on 127.0.0.1:{server.port} in {boot:.1f} s; RSS {server.memory_mb()[0]:.0f} MB")
+        pss = server.memory_mb()[0]
+        print(f"server up on 127.0.0.1:{server.port} in {boot:.1f} s; PSS of its processes {pss:.0f} MB")
         poller = HealthPoller(server.port)
         poller.start()
         json_h = {"Content-Type": "application/json"}
@@ -285,10 +287,11 @@ def run(skip_audio: bool) -> dict[str, str]:
                 except TimeoutError:
                     outcomes["redos evaluate"] = "no answer within 60 s"
             with poller.attack("chunked 60 MB body"):
-                before = server.memory_mb()[1]
+                before = server.memory_mb()[0]
                 status, body = chunked_post(server.port, "/evaluate", {"X-API-Key": qa}, 60 * 1024 * 1024)
                 outcomes["chunked 60 MB"] = (
-                    f"{summary(status, body)}; peak RSS {before:.0f} → {server.memory_mb()[1]:.0f} MB"
+                    f"{summary(status, body)}; PSS of the server's processes "
+                    f"{before:.0f} → {server.memory_mb()[0]:.0f} MB"
                 )
             with poller.attack("80k-char turn"):
                 started = time.perf_counter()
@@ -373,7 +376,7 @@ def silent_ogg(server: Server, key: str) -> str:
         + path.read_bytes()
         + f"\r\n--{boundary}--\r\n".encode()
     )
-    before = server.memory_mb()[1]
+    before = server.memory_mb()[0]
     started = time.perf_counter()
     status, answer, _ = request(
         "POST",
@@ -384,7 +387,8 @@ def silent_ogg(server: Server, key: str) -> str:
         timeout=600,
     )
     elapsed = time.perf_counter() - started
-    return f"{summary(status, answer)} in {elapsed:.1f} s; peak RSS {before:.0f} → {server.memory_mb()[1]:.0f} MB"
+    after = server.memory_mb()[0]
+    return f"{summary(status, answer)} in {elapsed:.1f} s; PSS of the server's processes {before:.0f} → {after:.0f} MB"
 
 
 def main() -> None:

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from itertools import cycle, islice
 from pathlib import Path
 
+from proctree import tree_cpu_seconds, tree_memory_mb
+
 from agents.qm.intake import receive
 from api.batch import CHUNK, evaluate_chunk
 from core.models import Conversation
@@ -49,49 +51,6 @@ def base_corpus() -> list[Conversation]:
 
 def corpus(n: int) -> list[Conversation]:
     return [c.model_copy(update={"id": f"{c.id}-{i}"}) for i, c in enumerate(islice(cycle(base_corpus()), n))]
-
-
-def _tree(pid: int) -> list[int]:
-    """A process and all its descendants."""
-    found, pending = [], [pid]
-    while pending:
-        current = pending.pop()
-        found.append(current)
-        try:
-            for task in os.listdir(f"/proc/{current}/task"):
-                with open(f"/proc/{current}/task/{task}/children") as f:
-                    pending += [int(c) for c in f.read().split()]
-        except OSError:
-            continue
-    return found
-
-
-def tree_memory_mb(pid: int) -> tuple[float, float]:
-    """(PSS, RSS) of a process tree, in MB."""
-    pss = rss = 0
-    for member in _tree(pid):
-        try:
-            with open(f"/proc/{member}/smaps_rollup") as f:
-                for line in f:
-                    if line.startswith("Pss:"):
-                        pss += int(line.split()[1])
-                    elif line.startswith("Rss:"):
-                        rss += int(line.split()[1])
-        except OSError:
-            continue
-    return pss / 1024, rss / 1024
-
-
-def tree_cpu_seconds(pid: int, seen: dict[int, float]) -> None:
-    """Record the CPU time (user + system) of every member of a process tree in `seen` (last value per process)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    for member in _tree(pid):
-        try:
-            with open(f"/proc/{member}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            seen[member] = (int(fields[11]) + int(fields[12])) / tick
-        except OSError:
-            continue
 
 
 @dataclass(frozen=True)
