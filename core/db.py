@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sqlite3
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,13 +24,38 @@ class Base(DeclarativeBase):
     pass
 
 
+_WAL_SWITCH_SECONDS = 30.0
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """Put the database in WAL mode, waiting (bounded) for processes that open a new database at the same moment.
+
+    The switch needs an exclusive lock, and SQLite answers "database is locked" at once, without its busy handler,
+    when another connection holds a write lock at that moment (deadlock avoidance): two worker processes opening
+    a fresh database together hit this. A database already in WAL needs no switch, so nothing waits then.
+    """
+    deadline = time.monotonic() + _WAL_SWITCH_SECONDS
+    pause = 0.005
+    while True:
+        if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+            return
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.2)
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
     # SQLAlchemy issues BEGIN itself (below), so the driver must not open transactions on its own.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # The busy timeout first: switching to WAL needs a lock that another process may briefly hold.
     cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA journal_mode=WAL")
+    _switch_to_wal(cursor)
     # WAL + NORMAL: a commit survives a process crash; only an OS crash can lose the last transactions.
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")

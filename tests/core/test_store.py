@@ -106,3 +106,35 @@ def test_a_database_from_an_older_version_is_refused_with_the_way_out(tmp_path: 
         db.execute("create table evaluations (id varchar(64) primary key, tenant varchar(100))")
     with pytest.raises(StoreError, match=r"older version.*evaluations lacks"):
         Store.from_url(f"sqlite:///{path}")
+
+
+def _open_when(path: str, start: float) -> str:
+    """Open a store on `path` once the shared start moment comes (a process of the test below)."""
+    import time
+
+    while time.time() < start:
+        time.sleep(0.001)
+    try:
+        Store.from_url(f"sqlite:///{path}").engine.dispose()
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return "ok"
+
+
+def test_processes_opening_a_new_database_together_all_get_it(tmp_path: Path) -> None:
+    """Worker processes that open a fresh SQLite file at the same moment must all get a store.
+
+    Switching a new database to WAL takes an exclusive lock; SQLite answered "database is locked" at once (no busy
+    wait) to whichever process tried while another was creating the tables: about one round in three failed.
+    """
+    import multiprocessing
+    import time
+
+    with multiprocessing.get_context("spawn").Pool(3) as pool:
+        pool.map(abs, range(3))  # the processes are up before the first round
+        failures = []
+        for round_ in range(20):
+            start = time.time() + 0.05
+            path = str(tmp_path / f"fresh-{round_}.db")
+            failures += [r for r in pool.starmap(_open_when, [(path, start)] * 3) if r != "ok"]
+    assert failures == []
