@@ -19,6 +19,7 @@ from core.scorecard import (
     SurveyCheck,
     TimingCheck,
     WeakPhrases,
+    check_defaults,
 )
 from tools.rules.matching import Hit, compiled, find_hits, fuzzy_score, matches, window_turns
 from tools.sentiment import DistressScorer
@@ -302,6 +303,9 @@ def check_consistency(conversation: Conversation, check: ConsistencyCheck, _: Di
     return CheckResult(Verdict.PASS, "客户回答一致，或矛盾已复核", 0.7)
 
 
+_CLOSING_WORDS = 12  # "没了，谢谢", "行，我不想再跟你说了": a closing word, not a new subject
+
+
 def check_distress(conversation: Conversation, check: DistressCheck, scorer: DistressScorer) -> CheckResult:
     turns = conversation.turns
     customer_turns = [i for i, t in enumerate(turns) if t.role is Role.CUSTOMER]
@@ -318,6 +322,10 @@ def check_distress(conversation: Conversation, check: DistressCheck, scorer: Dis
         if not replies:
             continue
         if find_hits(conversation, check.acknowledge, role=Role.AGENT, turns=replies, negation_aware=True):
+            continue
+        # A parting shot answered by the agent's goodbye is the call ending badly (X02), not a feeling left
+        # unanswered while the call goes on.
+        if _parting_shot(conversation, i, replies[0]):
             continue
         # The same grievance, already acknowledged earlier in the call: a renewed outburst below the intense level
         # is part of that episode, not a new feeling left unanswered.
@@ -336,6 +344,18 @@ def check_distress(conversation: Conversation, check: DistressCheck, scorer: Dis
     if not upset:
         return CheckResult(Verdict.NOT_APPLICABLE, "客户没有明显的负面情绪")
     return CheckResult(Verdict.PASS, "客户的情绪得到回应", 0.7)
+
+
+def _parting_shot(conversation: Conversation, upset: int, reply: int) -> bool:
+    """True when the customer gives up on the call ("算了", "行了行了", "再也不用你们的卡"), the agent's first reply
+    says goodbye and the customer raises nothing new after it."""
+    lexicon = check_defaults()["distress"]
+    if not find_hits(conversation, lexicon["resigned"], role=Role.CUSTOMER, turns=[upset], negation_aware=False):
+        return False
+    if not find_hits(conversation, lexicon["farewell"], role=Role.AGENT, turns=[reply], negation_aware=False):
+        return False
+    later = [k for k in range(reply + 1, len(conversation.turns)) if conversation.turns[k].role is Role.CUSTOMER]
+    return all(len(conversation.turns[k].text) <= _CLOSING_WORDS for k in later)
 
 
 def _appeased(text: str, check: DistressCheck, scorer: DistressScorer) -> bool:
