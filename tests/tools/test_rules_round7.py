@@ -61,3 +61,45 @@ def test_parting_shot_followed_by_a_new_grievance_fails(engine: RuleEngine) -> N
         "客户：等一下，你们多扣我的那笔年费到底退不退？我要一个说法！\n坐席：那个您去网点问。"
     )
     assert _verdict(engine, "SV-DISTRESS-ACKNOWLEDGE", transcript, "service") is Verdict.FAIL
+
+
+# ── C01: what an account holds or owes said before any check — in the forms people say it ──
+
+
+@pytest.mark.parametrize(
+    ("scenario", "line"),
+    [
+        ("service", "坐席：我看一下，您这张白金卡取现额度是一万五，目前可用一万一。"),
+        ("collection", "坐席：你那笔装修贷还欠两万四千多，逾期五十多天了。"),
+        ("loan", "坐席：查到了，您那笔车贷还剩本金七万二，下个月十号扣款。"),
+        ("telemarketing", "坐席：周先生，您这个月账单出来了，是两万三千五百元，可以给您分十二期。"),
+        ("service", "坐席：有的，您前天下午汇出了三万美金，收款人是您儿子。"),
+        ("collection", "Agent: Your card is 40 days past due and the minimum payment has not been received."),
+    ],
+)
+def test_account_facts_before_any_check_fail(engine: RuleEngine, scenario: str, line: str) -> None:
+    transcript = f"坐席：您好，请问是周先生吗？\n客户：是我，我想问问我的账。\n{line}"
+    assert _verdict(engine, "ID-VERIFY-BEFORE-DISCLOSE", transcript, scenario) is Verdict.FAIL
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        "坐席：我给您的手机银行推了一条核身消息，您点一下确认。\n客户：点了。\n坐席：好的，系统显示认证通过了。",
+        "坐席：我这边发起人脸识别，您按提示在APP里刷一下脸。\n客户：刷好了。\n坐席：好的，验证成功。",
+        "客户：我身份证后四位是2718。\n坐席：后四位对上了。",
+    ],
+)
+def test_check_in_the_app_or_confirmed_digits_pass(engine: RuleEngine, check: str) -> None:
+    transcript = f"客户：我想问问这个月账单多少。\n{check}\n坐席：您本期账单是四千二百元，还款日是二十号。"
+    assert _verdict(engine, "ID-VERIFY-BEFORE-DISCLOSE", transcript, "service") is Verdict.PASS
+
+
+def test_a_quoted_repayment_is_no_disclosure(engine: RuleEngine) -> None:
+    transcript = "客户：贷四十万、二十五年的话，每个月要还多少？\n坐席：按现在的利率算，月供大概两千一百多。"
+    assert _verdict(engine, "ID-VERIFY-BEFORE-DISCLOSE", transcript, "loan") is Verdict.NOT_APPLICABLE
+
+
+def test_holder_spoken_of_in_the_third_person_is_a_third_party_call(engine: RuleEngine) -> None:
+    transcript = "坐席：请问刘强在吗？\n客户：他下地干活了。\n坐席：麻烦转告，他的信用卡已经逾期两个月了，让他回电话。"
+    assert _verdict(engine, "ID-VERIFY-BEFORE-DISCLOSE", transcript, "collection") is Verdict.NOT_APPLICABLE
