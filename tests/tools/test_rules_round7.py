@@ -103,3 +103,25 @@ def test_a_quoted_repayment_is_no_disclosure(engine: RuleEngine) -> None:
 def test_holder_spoken_of_in_the_third_person_is_a_third_party_call(engine: RuleEngine) -> None:
     transcript = "坐席：请问刘强在吗？\n客户：他下地干活了。\n坐席：麻烦转告，他的信用卡已经逾期两个月了，让他回电话。"
     assert _verdict(engine, "ID-VERIFY-BEFORE-DISCLOSE", transcript, "collection") is Verdict.NOT_APPLICABLE
+
+
+# ── order: the check done earlier in the same turn as the disclosure is in order; "一下" is no amount ──
+
+
+@pytest.mark.parametrize(
+    "reply",
+    ["坐席：好的，尾号核对无误，您卡上的余额是五千六百元。", "坐席：稍等，核实通过。您本期账单是两千八百元。"],
+)
+def test_check_and_disclosure_in_one_turn_pass(engine: RuleEngine, reply: str) -> None:
+    transcript = f"客户：我身份证后四位是3345，查下余额和账单。\n{reply}"
+    assert _verdict(engine, "ID-VERIFY-BEFORE-DISCLOSE", transcript, "service") is Verdict.PASS
+
+
+def test_disclosure_before_the_check_in_one_turn_still_fails(engine: RuleEngine) -> None:
+    transcript = "客户：查下余额。\n坐席：您的余额是五千六百元，麻烦再报一下身份证后四位核实身份。"
+    assert _verdict(engine, "ID-VERIFY-BEFORE-DISCLOSE", transcript, "service") is Verdict.FAIL
+
+
+def test_asking_to_check_before_a_balance_is_no_disclosure(engine: RuleEngine) -> None:
+    transcript = "客户：帮我查下余额。\n坐席：查余额要先核实一下身份，请您报一下证件后四位。"
+    assert _verdict(engine, "ID-VERIFY-BEFORE-DISCLOSE", transcript, "service") is Verdict.NOT_APPLICABLE

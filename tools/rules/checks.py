@@ -143,7 +143,11 @@ def check_order(conversation: Conversation, check: OrderCheck, _: DistressScorer
     if not then_hits:
         return CheckResult(Verdict.NOT_APPLICABLE, "后续事件未发生")
     then_turn = min(h.turn for h in then_hits)
-    first_hits = matches(conversation, check.first, turns=range(then_turn))
+    then_start = min(h.start for h in then_hits if h.turn == then_turn)
+    # "核实通过，您本期账单是…": the step done earlier in the same turn is in order too.
+    first_hits = matches(conversation, check.first, turns=range(then_turn)) + [
+        h for h in matches(conversation, check.first, turns=[then_turn]) if h.end <= then_start
+    ]
     if first_hits:
         return CheckResult(Verdict.PASS, "顺序正确", 0.85, hits=[first_hits[0]])
     late = matches(conversation, check.first, turns=range(then_turn, len(conversation.turns)))
