@@ -163,7 +163,8 @@ def test_ordinary_talk_does_not_reach_the_llm(engine: RuleEngine, scenario: str,
 
 
 def test_real_triggers_still_reach_the_llm(engine: RuleEngine) -> None:
-    likened = _verdicts(engine, "坐席：这个您可以理解成一个长期的存钱计划。", "wealth_sales")
+    # Likening to a deposit is decided by WS-NOT-A-DEPOSIT (round 7); likening to government bonds needs the LLM.
+    likened = _verdicts(engine, "坐席：这个跟国债差不多，很稳。", "wealth_sales")
     assert likened["WS-MISLEADING-COMPARISON-SEMANTIC"] is Verdict.NOT_EVALUATED
     hedged = _verdicts(
         engine,

@@ -125,3 +125,42 @@ def test_disclosure_before_the_check_in_one_turn_still_fails(engine: RuleEngine)
 def test_asking_to_check_before_a_balance_is_no_disclosure(engine: RuleEngine) -> None:
     transcript = "客户：帮我查下余额。\n坐席：查余额要先核实一下身份，请您报一下证件后四位。"
     assert _verdict(engine, "ID-VERIFY-BEFORE-DISCLOSE", transcript, "service") is Verdict.NOT_APPLICABLE
+
+
+# ── C05: a product treated as, likened to, or said at heart to be a deposit ──
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "坐席：您就当在我们这存了个两年定期，到期本息一起拿。",
+        "坐席：这个您可以理解为一张利率更高的大额存单。",
+        "坐席：其实跟您在柜台存个半年定期是一个意思。",
+        "坐席：它说白了就是一笔强制储蓄，钱一分不会少。",
+        "坐席：这是行里专门给老客户的储蓄计划，每年存三万。",
+        "坐席：同定期差唔多，只系息高啲。",
+        "坐席：这款跟存银行没啥两样，就是收益高。",
+        "坐席：您可以当佢好似一张两年定期存单咁。",
+    ],
+)
+def test_product_likened_to_a_deposit_fails(engine: RuleEngine, line: str) -> None:
+    transcript = f"客户：这个产品稳不稳？\n{line}"
+    assert _verdict(engine, "WS-NOT-A-DEPOSIT", transcript, "wealth_sales") is Verdict.FAIL
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "坐席：这款理财跟定期存款不一样，不保本，净值会波动。",
+        "坐席：跟存款比，它收益高一点，但理财和存款有本质区别，不受存款保险保障。",
+        "坐席：结构性存款跟普通存款一样纳入存款保险，只是浮动收益那部分不保证。",
+    ],
+)
+def test_difference_from_a_deposit_explained_passes(engine: RuleEngine, line: str) -> None:
+    transcript = f"客户：这个产品稳不稳？\n{line}"
+    assert _verdict(engine, "WS-NOT-A-DEPOSIT", transcript, "wealth_sales") is Verdict.PASS
+
+
+def test_loss_complaint_answered_with_the_likeness_fails(engine: RuleEngine) -> None:
+    transcript = "客户：你们卖给我的理财亏了六千！\n坐席：您买的那款性质上其实跟存款差不多，只是最近净值低了点。"
+    assert _verdict(engine, "WS-NOT-A-DEPOSIT", transcript, "complaint") is Verdict.FAIL
