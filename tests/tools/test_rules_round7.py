@@ -164,3 +164,29 @@ def test_difference_from_a_deposit_explained_passes(engine: RuleEngine, line: st
 def test_loss_complaint_answered_with_the_likeness_fails(engine: RuleEngine) -> None:
     transcript = "客户：你们卖给我的理财亏了六千！\n坐席：您买的那款性质上其实跟存款差不多，只是最近净值低了点。"
     assert _verdict(engine, "WS-NOT-A-DEPOSIT", transcript, "complaint") is Verdict.FAIL
+
+
+# ── C04: money due at a date, and the need bridged with credit or relatives so a locked product sells ──
+
+
+@pytest.mark.parametrize(
+    ("need", "pitch"),
+    [
+        ("这笔钱下个月就要进货用。", "坐席：那您看看这款半年定开的，收益高不少。"),
+        ("孩子的学费俩月后就得交。", "坐席：推荐您这款一年持有期的，很多客户都买。"),
+        ("我这钱随时要用。", "坐席：您先买上，真要用的时候找亲戚周转一下嘛。"),
+        ("我这钱随时要用。", "坐席：到时候您先刷信用卡顶着，等产品到期再还。"),
+    ],
+)
+def test_locked_or_bridged_sale_after_a_dated_need_fails(engine: RuleEngine, need: str, pitch: str) -> None:
+    transcript = f"客户：{need}\n{pitch}"
+    assert _verdict(engine, "WS-SUITABILITY-MISMATCH", transcript, "wealth_sales") is Verdict.FAIL
+
+
+@pytest.mark.parametrize(
+    "reply",
+    ["坐席：那封闭产品不适合您，建议放随时可以取的活期理财。", "坐席：我得劝您一句，一年封闭的到时候取不出来。"],
+)
+def test_locked_product_advised_against_passes(engine: RuleEngine, reply: str) -> None:
+    transcript = f"客户：这笔钱下个月就要付装修尾款，封闭的也行。\n{reply}"
+    assert _verdict(engine, "WS-SUITABILITY-MISMATCH", transcript, "wealth_sales") is Verdict.PASS
