@@ -190,3 +190,33 @@ def test_locked_or_bridged_sale_after_a_dated_need_fails(engine: RuleEngine, nee
 def test_locked_product_advised_against_passes(engine: RuleEngine, reply: str) -> None:
     transcript = f"客户：这笔钱下个月就要付装修尾款，封闭的也行。\n{reply}"
     assert _verdict(engine, "WS-SUITABILITY-MISMATCH", transcript, "wealth_sales") is Verdict.PASS
+
+
+# ── C11: money or a loan in the customer's name for a relative, a shared password, a lent card — and the agents'
+#    own words of warning ──
+
+
+@pytest.mark.parametrize(
+    ("scenario", "flag"),
+    [
+        ("wealth_sales", "客户：这二十万一半是我表姐的，放我这一起买行吗？"),
+        ("loan", "客户：说实话钱是给我哥们儿用的，用我的名义贷出来，他每月还。"),
+        ("callback", "客户：都是我外孙在弄，密码也是他管的。"),
+        ("service", "客户：这张卡平时是我小舅子在刷，额度老不够。"),
+        ("loan", "客户：款一到账我就转给朋友公司周转几天。"),
+    ],
+)
+def test_someone_elses_money_or_account_waved_through_fails(engine: RuleEngine, scenario: str, flag: str) -> None:
+    transcript = f"{flag}\n坐席：好的，没问题，我这边给您办。"
+    assert _verdict(engine, "KYC-RED-FLAG-FOLLOW-UP", transcript, scenario) is Verdict.FAIL
+
+
+@pytest.mark.parametrize(
+    "transcript",
+    [
+        "客户：我分三天存，每天四万九，是不是就不用登记了？\n坐席：不建议您这样拆开存，反而容易被当成可疑交易。",
+        "客户：我帮朋友代收一下货款再转给他，会被拦吗？\n坐席：提醒您以后别再用自己的卡替别人收钱，卡可能被冻结。",
+    ],
+)
+def test_warning_in_the_agents_words_passes(engine: RuleEngine, transcript: str) -> None:
+    assert _verdict(engine, "KYC-RED-FLAG-FOLLOW-UP", transcript, "service") is Verdict.PASS
