@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 LEXICONS = Path(__file__).resolve().parent / "lexicons"
 # Bumped whenever the rule engine's own logic changes how a verdict is reached.
-ENGINE_LOGIC_VERSION = "8"  # 8: an order check's first step earlier in the same turn; 7: parting shots (distress)
+ENGINE_LOGIC_VERSION = "9"  # 9: "说了"/"能"/"系" as yes-answers; 8: same-turn order; 7: parting shots (distress)
 
 
 @lru_cache(maxsize=1)

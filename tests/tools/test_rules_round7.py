@@ -220,3 +220,28 @@ def test_someone_elses_money_or_account_waved_through_fails(engine: RuleEngine, 
 )
 def test_warning_in_the_agents_words_passes(engine: RuleEngine, transcript: str) -> None:
     assert _verdict(engine, "KYC-RED-FLAG-FOLLOW-UP", transcript, "service") is Verdict.PASS
+
+
+# ── C10: a call-back answer taken back — after a tag or A-not-A question, or a yes said as "说了"/"能"/"系" ──
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("坐席：这款产品不保本，您清楚吧？", "客户：清楚……不过经理说拿满一年肯定回本。"),
+        ("坐席：购买时工作人员有没有告诉您产品不保本？", "客户：说了。哦对了，这笔钱其实有一半是我弟弟的。"),
+        ("坐席：您能不能承受本金亏损？", "客户：能吧……其实我一分都亏不起。"),
+        ("坐席：认购资金是否您本人嘅？", "客户：系，不过其实有一半系我细佬嘅。"),
+    ],
+)
+def test_answer_taken_back_without_reconfirming_fails(engine: RuleEngine, question: str, answer: str) -> None:
+    transcript = f"{question}\n{answer}\n坐席：好的，下一个问题。"
+    assert _verdict(engine, "CB-ANSWER-CONSISTENCY", transcript, "callback") is Verdict.FAIL
+
+
+def test_answer_taken_back_and_reconfirmed_passes(engine: RuleEngine) -> None:
+    transcript = (
+        "坐席：这款产品不保本，您清楚吧？\n客户：清楚……不过经理说拿满一年肯定回本。\n"
+        "坐席：我再确认一下，这款产品满一年也可能亏损，您清楚吗？"
+    )
+    assert _verdict(engine, "CB-ANSWER-CONSISTENCY", transcript, "callback") is Verdict.PASS

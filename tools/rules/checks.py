@@ -244,7 +244,9 @@ _ANSWER_HEAD = re.compile(r"[\s嗯啊哦呃，,]*([^\s，,。！？!?…~]{1,6})
 def _polar(text: str, question: str = "") -> bool:
     """The customer answers yes or no: with a yes/no word, or (the commonest Chinese answer) by echoing the
     question's verb — "提示了", "做过", "自愿的", "讲了讲了"."""
-    if compiled(r"^[\s嗯啊哦呃，,]*(是|对|有|没有|没|不是|知道|清楚|了解|晓得|确认)").search(text):
+    # "说了"/"讲过" answers "有没有告诉您…"; "能吧" answers "能不能…"; 系 is the Cantonese yes.
+    yes_or_no = r"^[\s嗯啊哦呃，,]*(是|对|有|没有|没|不是|知道|清楚|了解|晓得|确认|说了|说过|讲了|讲过|能|系)"
+    if compiled(yes_or_no).search(text):
         return True
     head = _ANSWER_HEAD.match(text)
     if head is None:
