@@ -13,7 +13,7 @@ from langchain_core.outputs import ChatResult
 from langgraph.checkpoint.memory import InMemorySaver
 from pydantic import Field
 
-from agents.insight.grounding import allowed_numbers, ground
+from agents.insight.grounding import allowed_numbers, canonical, ground
 from core.access import AccessRole, Principal
 from graphs.insight import ask, build_graph, build_insight_context
 from knowledge.demo_org import TENANT
@@ -48,6 +48,8 @@ def test_tool_agent_answers_from_tools_with_scope_injected_and_numbers_grounded(
     profile = demo.toolkit.run("agent_profile", {"agent_id": "A017"}, lead)
     conversion = next(f for f in profile["facts"] if f["metric"] == "conversion")
     cause = profile["causes"][0]
+    # a figure no tool returned (one that happens to match a rate of the demo data would rightly be kept)
+    invented = next(n for n in ("97.7", "96.3", "94.1", "91.9") if canonical(n) not in allowed_numbers([profile]))
     model = ScriptedToolModel(
         messages=iter(
             [
@@ -66,7 +68,7 @@ def test_tool_agent_answers_from_tools_with_scope_injected_and_numbers_grounded(
                 AIMessage(
                     content=f"A017的转化率为{_pct(conversion['value'])}（n={conversion['n']}），团队为"
                     f"{_pct(conversion['baseline'])}（n={conversion['baseline_n']}）。主要原因是{cause['code']}，"
-                    f"失败率{_pct(cause['rate'])}。另外有97.7%的客户会投诉。"
+                    f"失败率{_pct(cause['rate'])}。另外有{invented}%的客户会投诉。"
                 ),
                 AIMessage(content=f"和团队相比，他的转化率低{_pct(conversion['baseline'])}。还有12345通电话。"),
             ]
@@ -78,8 +80,8 @@ def test_tool_agent_answers_from_tools_with_scope_injected_and_numbers_grounded(
     first = ask(graph, context, "为什么17号坐席表现不好？", thread="llm")
     assert first.intent == "llm" and first.subject.id == "A017"
     assert _pct(conversion["value"]) in first.answer and f"n={conversion['n']}" in first.answer
-    assert "97.7" not in first.answer and "[?]" in first.answer
-    assert any("97.7" in note for note in first.notes)
+    assert invented not in first.answer and "[?]" in first.answer
+    assert any(invented in note for note in first.notes)
     assert [t.name for t in first.tools] == ["agent_profile", "drop_tables"]
     assert first.tools[0].error is None and first.tools[1].error and "unknown insight tool" in first.tools[1].error
     assert first.facts and first.causes and first.evidence  # from the tool result, not from the model's text
