@@ -245,3 +245,32 @@ def test_answer_taken_back_and_reconfirmed_passes(engine: RuleEngine) -> None:
         "坐席：我再确认一下，这款产品满一年也可能亏损，您清楚吗？"
     )
     assert _verdict(engine, "CB-ANSWER-CONSISTENCY", transcript, "callback") is Verdict.PASS
+
+
+# ── C09: police and blacklists, people sent round, the contact list and the school; relatives told to lean on
+#    the debtor ──
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "坐席：再不还，我们就把材料交到你户籍地派出所。",
+        "坐席：下礼拜我们派人去你店里，当着顾客的面找你要。",
+        "坐席：你借款时授权了通讯录，我们会一个个打过去。",
+        "坐席：明天就把你列进失信名单，全国联网。",
+        "坐席：再拖着，我们就联系学校，让你们老师也知道。",
+    ],
+)
+def test_collection_threats_in_new_forms_fail(engine: RuleEngine, line: str) -> None:
+    transcript = f"坐席：您的信用卡逾期两个月了。\n客户：我最近真没钱。\n{line}"
+    assert _verdict(engine, "CL-NO-THREATS", transcript, "collection") is Verdict.FAIL
+
+
+def test_relative_told_to_lean_on_the_debtor_fails(engine: RuleEngine) -> None:
+    transcript = "坐席：请问王强在吗？\n客户：他不在，我是他妈。\n坐席：您当妈的得管管他，这周一定要把钱凑上。"
+    assert _verdict(engine, "CL-THIRD-PARTY-PRESSURE", transcript, "collection") is Verdict.FAIL
+
+
+def test_relatives_feelings_acknowledged_passes(engine: RuleEngine) -> None:
+    transcript = "坐席：请问王强在吗？\n客户：他不在，我是他妈。\n坐席：理解您当妈的心情，我们只找他本人，不麻烦您。"
+    assert _verdict(engine, "CL-THIRD-PARTY-PRESSURE", transcript, "collection") is Verdict.PASS
