@@ -274,3 +274,28 @@ def test_relative_told_to_lean_on_the_debtor_fails(engine: RuleEngine) -> None:
 def test_relatives_feelings_acknowledged_passes(engine: RuleEngine) -> None:
     transcript = "坐席：请问王强在吗？\n客户：他不在，我是他妈。\n坐席：理解您当妈的心情，我们只找他本人，不麻烦您。"
     assert _verdict(engine, "CL-THIRD-PARTY-PRESSURE", transcript, "collection") is Verdict.PASS
+
+
+# ── C03: told to count on the benchmark, no customer ever lost, back to the cent, as good as banked, the bank covers ──
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "坐席：您就按百分之四算，到时候就是这个数。",
+        "坐席：您按三个半点算就行了。",
+        "坐席：我卖了六年，从来没有客户在这只上面亏过。",
+        "坐席：到期本金利息一分不少打到您卡上。",
+        "坐席：半年后那个收益基本就到手了。",
+        "坐席：一年五六个点跑不了的。",
+        "坐席：真有什么情况行里会兜着的。",
+    ],
+)
+def test_certainty_of_return_fails(engine: RuleEngine, line: str) -> None:
+    transcript = f"客户：这个产品会不会亏？\n{line}"
+    assert _verdict(engine, "WS-EXAGGERATED-RETURN", transcript, "wealth_sales") is Verdict.FAIL
+
+
+def test_no_one_can_promise_passes(engine: RuleEngine) -> None:
+    transcript = "客户：这个产品会不会亏？\n坐席：没有客户能保证不亏，净值会波动，过往业绩不代表未来。"
+    assert _verdict(engine, "WS-EXAGGERATED-RETURN", transcript, "wealth_sales") is Verdict.PASS
