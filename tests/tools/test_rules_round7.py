@@ -299,3 +299,31 @@ def test_certainty_of_return_fails(engine: RuleEngine, line: str) -> None:
 def test_no_one_can_promise_passes(engine: RuleEngine) -> None:
     transcript = "客户：这个产品会不会亏？\n坐席：没有客户能保证不亏，净值会波动，过往业绩不代表未来。"
     assert _verdict(engine, "WS-EXAGGERATED-RETURN", transcript, "wealth_sales") is Verdict.PASS
+
+
+# ── S01: sent to look it up alone, "no use asking me", "the system is like that", a call-back rushed, hardship waved
+#    away ──
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "坐席：手续费标准APP上都写了，自己看。",
+        "坐席：你问我也没用，都是系统扣的。",
+        "坐席：系统就这样，我改不了。",
+        "坐席：那个不关我事。",
+        "坐席：您就答是还是不是，我后面还有好多户要回访。",
+    ],
+)
+def test_brush_off_fails(engine: RuleEngine, line: str) -> None:
+    assert _verdict(engine, "SV-PERFUNCTORY", f"客户：这笔钱怎么扣了？\n{line}") is Verdict.FAIL
+
+
+def test_honest_limit_with_help_passes(engine: RuleEngine) -> None:
+    transcript = "客户：能保证下周退回来吗？\n坐席：这个我没办法跟您保证，但我马上帮您提交加急申请。"
+    assert _verdict(engine, "SV-PERFUNCTORY", transcript) is Verdict.PASS
+
+
+def test_hardship_waved_away_is_rude(engine: RuleEngine) -> None:
+    transcript = "客户：最近厂里没活，真的困难。\n坐席：别跟我讲这些，谁没困难？"
+    assert _verdict(engine, "SV-RUDE-LANGUAGE", transcript, "collection") is Verdict.FAIL
