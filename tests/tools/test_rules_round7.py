@@ -13,6 +13,7 @@ import pytest
 from core.models import Verdict
 from core.scorecard import Scorecard
 from knowledge.rulepacks import load_scorecard
+from tools.dialect import mandarin_reading
 from tools.rules import RuleEngine
 from tools.sentiment import DistressScorer
 from tools.transcripts import parse_plain_transcript
@@ -327,3 +328,34 @@ def test_honest_limit_with_help_passes(engine: RuleEngine) -> None:
 def test_hardship_waved_away_is_rude(engine: RuleEngine) -> None:
     transcript = "客户：最近厂里没活，真的困难。\n坐席：别跟我讲这些，谁没困难？"
     assert _verdict(engine, "SV-RUDE-LANGUAGE", transcript, "collection") is Verdict.FAIL
+
+
+# ── C08: the code or the card's security digits named first and asked for after; the one on the line a roommate or a
+#    daughter; 额是 read as 我是 ──
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["坐席：系统推给您的那六位数收到后读给我听。", "坐席：麻烦把卡背面那三位安全码报一下。"],
+)
+def test_code_or_security_digits_asked_for_fails(engine: RuleEngine, line: str) -> None:
+    assert _verdict(engine, "PR-NO-PASSWORD-OR-CODE", f"客户：我的卡被锁了。\n{line}", "service") is Verdict.FAIL
+
+
+@pytest.mark.parametrize("who", ["我是他室友", "额是他闺女"])
+def test_debt_told_to_a_roommate_or_daughter_fails(engine: RuleEngine, who: str) -> None:
+    transcript = f"坐席：请问李军在吗？\n客户：{who}，他去外地了。\n坐席：那你转告他，他的信用卡逾期三个月，欠了两万。"
+    assert _verdict(engine, "PR-THIRD-PARTY-DISCLOSURE", transcript, "collection") is Verdict.FAIL
+
+
+@pytest.mark.parametrize(
+    ("said", "read"),
+    [
+        ("额是他闺女", "我是他闺女"),
+        ("保额是五十万", "保额是五十万"),
+        ("营业额是多少", "营业额是多少"),
+        ("余额是三千", "余额是三千"),
+    ],
+)
+def test_e_before_shi_is_the_pronoun_unless_an_amount(said: str, read: str) -> None:
+    assert mandarin_reading(said) == read
