@@ -359,3 +359,9 @@ def test_debt_told_to_a_roommate_or_daughter_fails(engine: RuleEngine, who: str)
 )
 def test_e_before_shi_is_the_pronoun_unless_an_amount(said: str, read: str) -> None:
     assert mandarin_reading(said) == read
+
+
+def test_asking_the_customer_to_report_a_leaked_code_passes(engine: RuleEngine) -> None:
+    # Unpunctuated, as an ASR transcript: "tell us" about a code already typed into a fake site is no request for it.
+    transcript = "客户：我好像点了一个假链接。\n坐席：如果您已经填过验证码需要马上告诉我们帮您冻结卡片"
+    assert _verdict(engine, "PR-NO-PASSWORD-OR-CODE", transcript, "service") is Verdict.PASS
