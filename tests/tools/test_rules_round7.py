@@ -365,3 +365,16 @@ def test_asking_the_customer_to_report_a_leaked_code_passes(engine: RuleEngine) 
     # Unpunctuated, as an ASR transcript: "tell us" about a code already typed into a fake site is no request for it.
     transcript = "客户：我好像点了一个假链接。\n坐席：如果您已经填过验证码需要马上告诉我们帮您冻结卡片"
     assert _verdict(engine, "PR-NO-PASSWORD-OR-CODE", transcript, "service") is Verdict.PASS
+
+
+# ── B02: a debtor insisting on a hardship in a collection call is pleading, not a need left unserved ──
+
+
+def test_debtor_insisting_on_hardship_is_no_need_restated(engine: RuleEngine) -> None:
+    transcript = "坐席：今天必须还清。\n客户：我都说了家里遭了水灾，真没钱。"
+    assert _verdict(engine, "SV-NEED-RESTATED", transcript, "collection") is Verdict.NOT_APPLICABLE
+
+
+def test_need_restated_in_a_service_call_still_fails(engine: RuleEngine) -> None:
+    transcript = "客户：我想改预留手机号。\n坐席：您可以办个分期。\n客户：我都说了，我要改手机号。"
+    assert _verdict(engine, "SV-NEED-RESTATED", transcript, "service") is Verdict.FAIL
