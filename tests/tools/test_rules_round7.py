@@ -378,3 +378,28 @@ def test_debtor_insisting_on_hardship_is_no_need_restated(engine: RuleEngine) ->
 def test_need_restated_in_a_service_call_still_fails(engine: RuleEngine) -> None:
     transcript = "客户：我想改预留手机号。\n坐席：您可以办个分期。\n客户：我都说了，我要改手机号。"
     assert _verdict(engine, "SV-NEED-RESTATED", transcript, "service") is Verdict.FAIL
+
+
+# ── S02: hardship and grief told to the agent are upset; a hospital stay that may come, or a crashing app, are not ──
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "我老伴上个月住进ICU，手术把积蓄都花光了，真的没办法了。",
+        "我爸上礼拜刚过世，办丧事把钱都用完了。",
+        "我现在人在医院走廊，我快崩溃了，一分钱都没有了。",
+    ],
+)
+def test_hardship_met_with_the_due_date_fails(engine: RuleEngine, said: str) -> None:
+    transcript = f"客户：{said}\n坐席：本月还款日是十五号，请按时还款。"
+    assert _verdict(engine, "SV-DISTRESS-ACKNOWLEDGE", transcript, "loan") is Verdict.FAIL
+
+
+@pytest.mark.parametrize(
+    "said",
+    ["我老伴心脏不好，说不定哪天就得住院，这钱得能随时取。", "你们APP又崩溃了，登不上去。"],
+)
+def test_possible_stay_or_crashing_app_is_no_upset(engine: RuleEngine, said: str) -> None:
+    transcript = f"客户：{said}\n坐席：好的，我看一下。"
+    assert _verdict(engine, "SV-DISTRESS-ACKNOWLEDGE", transcript, "service") is Verdict.NOT_APPLICABLE
