@@ -5,19 +5,16 @@ Every sentence here is written fresh for the test (no set's wording); each case 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from core.models import Verdict
 from core.scorecard import Scorecard
 from knowledge.rulepacks import load_scorecard
+from tests.tools.rule_cases import PACK
+from tests.tools.rule_cases import rule_verdict as _verdict
 from tools.rules import RuleEngine
 from tools.rules.scope import is_negated, is_questioned, is_quoted_away
 from tools.sentiment import DistressScorer
-from tools.transcripts import parse_plain_transcript
-
-PACK = Path(__file__).resolve().parents[2] / "knowledge" / "rulepacks" / "retail_banking.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -28,13 +25,6 @@ def card() -> Scorecard:
 @pytest.fixture(scope="module")
 def engine(card: Scorecard) -> RuleEngine:
     return RuleEngine(card, DistressScorer())
-
-
-def _verdict(engine: RuleEngine, rule_id: str, transcript: str, scenario: str | None = None) -> Verdict:
-    conversation = parse_plain_transcript(transcript, conversation_id="r4", source="r4", scenario=scenario)
-    rule = next(r for r in engine.scorecard.rules if r.id == rule_id)
-    prepared, _ = engine.prepare(conversation)
-    return engine.evaluate_rule(rule, prepared).verdict
 
 
 def _span(text: str, phrase: str) -> tuple[int, int]:

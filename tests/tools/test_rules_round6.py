@@ -9,32 +9,18 @@ Every sentence here is written fresh for the test (no set's wording); each case 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from core.models import Verdict
-from core.scorecard import Scorecard
-from knowledge.rulepacks import load_scorecard
+from tests.tools.rule_cases import packaged_engine
+from tests.tools.rule_cases import rule_verdict as _verdict
 from tools.dialect import mandarin_reading
 from tools.rules import RuleEngine
-from tools.sentiment import DistressScorer
-from tools.transcripts import parse_plain_transcript
-
-PACK = Path(__file__).resolve().parents[2] / "knowledge" / "rulepacks" / "retail_banking.yaml"
 
 
 @pytest.fixture(scope="module")
 def engine() -> RuleEngine:
-    card: Scorecard = load_scorecard(PACK)
-    return RuleEngine(card, DistressScorer())
-
-
-def _verdict(engine: RuleEngine, rule_id: str, transcript: str, scenario: str | None = None) -> Verdict:
-    conversation = parse_plain_transcript(transcript, conversation_id="r6", source="r6", scenario=scenario)
-    rule = next(r for r in engine.scorecard.rules if r.id == rule_id)
-    prepared, _ = engine.prepare(conversation)
-    return engine.evaluate_rule(rule, prepared).verdict
+    return packaged_engine()
 
 
 # ── the reading: typos and northwestern words, same length, never a compound ──

@@ -1,37 +1,27 @@
 """Round 7 of the rule tier: classes of verdict errors seen across several writers' sets — a customer who gives up
-on the call answered by a goodbye (X02, not S02).
+on the call answered by a goodbye (X02, not S02); account facts read out before a check, and checks done in the app or
+earlier in the same turn (C01); a product likened to a deposit (C05); dated needs and bridged sales (C04); someone
+else's money, name or card (C11); answers taken back after tag questions (C10); collection threats and relatives
+pressed (C09); certainty of return (C03); brush-offs (S01); codes asked for and third parties on the line (C08);
+the need-restated rule's scope (B02); hardship and grief as upset (S02).
 
 Every sentence here is written fresh for the test (no set's wording); each case failed before its fix.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from core.models import Verdict
-from core.scorecard import Scorecard
-from knowledge.rulepacks import load_scorecard
+from tests.tools.rule_cases import packaged_engine
+from tests.tools.rule_cases import rule_verdict as _verdict
 from tools.dialect import mandarin_reading
 from tools.rules import RuleEngine
-from tools.sentiment import DistressScorer
-from tools.transcripts import parse_plain_transcript
-
-PACK = Path(__file__).resolve().parents[2] / "knowledge" / "rulepacks" / "retail_banking.yaml"
 
 
 @pytest.fixture(scope="module")
 def engine() -> RuleEngine:
-    card: Scorecard = load_scorecard(PACK)
-    return RuleEngine(card, DistressScorer())
-
-
-def _verdict(engine: RuleEngine, rule_id: str, transcript: str, scenario: str | None = None) -> Verdict:
-    conversation = parse_plain_transcript(transcript, conversation_id="r7", source="r7", scenario=scenario)
-    rule = next(r for r in engine.scorecard.rules if r.id == rule_id)
-    prepared, _ = engine.prepare(conversation)
-    return engine.evaluate_rule(rule, prepared).verdict
+    return packaged_engine()
 
 
 # ── S02: a parting shot answered by a goodbye ends the call badly (X02); it is no feeling left unanswered ──
