@@ -56,6 +56,7 @@ class ScopeLexicon:
     correction_reach: int
     question: re.Pattern[str]
     question_reach: int
+    alternative: re.Pattern[str]
 
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> ScopeLexicon:
@@ -89,6 +90,7 @@ class ScopeLexicon:
             correction_reach=int(doc["correction_reach"]),
             question=re.compile(_alternation(doc["question_openers"])),
             question_reach=int(doc["question_reach"]),
+            alternative=re.compile("^(?:" + _alternation(doc["question_alternatives"]) + ")"),
         )
 
 
@@ -188,7 +190,16 @@ def is_questioned(text: str, start: int, end: int, lex: ScopeLexicon | None = No
     """True when the match sits in a yes/no question ("是否有人向您承诺过保本"): asking about it asserts nothing."""
     lex = lex or scope_lexicon()
     before = _clause_before(text, start, lex.question_reach, lex)
-    return lex.question.search(before) is not None
+    if lex.question.search(before) is not None:
+        return True
+    # An alternative offered inside the same question ("有没有向您承诺收益，或者说不会亏损？") is asked too.
+    if not lex.alternative.match(before):
+        return False
+    stop = _SENTENCE_END.search(text, end)
+    if stop is None or stop.group(0) not in "？?":
+        return False
+    sentence = text[max((m.end() for m in _SENTENCE_END.finditer(text, 0, start)), default=0) : start]
+    return lex.question.search(sentence) is not None
 
 
 _SENTENCE_END = re.compile(r"[。！!？?；;\n]")

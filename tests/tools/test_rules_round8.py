@@ -1,0 +1,49 @@
+"""Round 8 of the rule tier: classes of verdict errors seen across several writers' sets — a guarantee asked about,
+doubted or denied inside the phrase itself is no guarantee (C03).
+
+Every sentence here is written fresh for the test (no set's wording); each case failed before its fix.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from core.models import Verdict
+from tests.tools.rule_cases import packaged_engine
+from tests.tools.rule_cases import rule_verdict as _verdict
+from tools.rules import RuleEngine
+
+
+@pytest.fixture(scope="module")
+def engine() -> RuleEngine:
+    return packaged_engine()
+
+
+# ── C03: asked as an alternative, in an A-not-A question, or denied inside the phrase — no guarantee made ──
+
+
+@pytest.mark.parametrize(
+    ("scenario", "line"),
+    [
+        ("callback", "坐席：当时给您介绍的同事有没有讲过能拿多少，或者说保证不会亏本？"),
+        ("callback", "坐席：购买时是否有人跟您说收益有多高，还是说稳赚不会亏？"),
+        ("wealth_sales", "坐席：明年到底能赚几个点、会不会亏，现在谁也说不好。"),
+        ("wealth_sales", "坐席：这只基金波动比较大，以后的收益没有保证，本金也没有保障。"),
+    ],
+)
+def test_guarantee_asked_or_denied_passes(engine: RuleEngine, scenario: str, line: str) -> None:
+    transcript = f"坐席：您好，我是理财经理小周。\n客户：你说。\n{line}\n客户：好，我明白。"
+    assert _verdict(engine, "WS-NO-GUARANTEE", transcript, scenario) is Verdict.PASS
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "坐席：有没有风险您都不用管，或者说这个产品不会亏的，您放心买。",
+        "坐席：这只基金您放心，收益是有保证的。",
+        "坐席：放心吧阿姨，这个理财不会亏的。",
+    ],
+)
+def test_guarantee_stated_still_fails(engine: RuleEngine, line: str) -> None:
+    transcript = f"坐席：您好，我是理财经理小周。\n客户：你说。\n{line}\n客户：好的。"
+    assert _verdict(engine, "WS-NO-GUARANTEE", transcript, "wealth_sales") is Verdict.FAIL
