@@ -1,5 +1,6 @@
 """Round 8 of the rule tier: classes of verdict errors seen across several writers' sets — a guarantee asked about,
-doubted or denied inside the phrase itself is no guarantee (C03).
+doubted or denied inside the phrase itself is no guarantee (C03); a pitched insurance policy needs no bank risk test
+(C04).
 
 Every sentence here is written fresh for the test (no set's wording); each case failed before its fix.
 """
@@ -47,3 +48,26 @@ def test_guarantee_asked_or_denied_passes(engine: RuleEngine, scenario: str, lin
 def test_guarantee_stated_still_fails(engine: RuleEngine, line: str) -> None:
     transcript = f"坐席：您好，我是理财经理小周。\n客户：你说。\n{line}\n客户：好的。"
     assert _verdict(engine, "WS-NO-GUARANTEE", transcript, "wealth_sales") is Verdict.FAIL
+
+
+# ── C04: a pitched insurance policy goes through the insurer's checks, not the bank's risk test ──
+
+
+@pytest.mark.parametrize(
+    "pitch",
+    [
+        "坐席：给您介绍一款我们代销的养老年金保险，每年交三万，交十年，六十岁起每月领钱。",
+        "坐席：这个产品是合作的人寿公司出的万能账户，现在结算利率是百分之三，您放二十万进去试试。",
+    ],
+)
+def test_insurance_pitched_without_a_risk_test_is_waived(engine: RuleEngine, pitch: str) -> None:
+    transcript = f"坐席：您好，我是网点的客户经理小何。\n客户：嗯，你讲。\n{pitch}\n客户：我考虑考虑。"
+    assert _verdict(engine, "WS-RISK-PROFILE", transcript, "wealth_sales") is Verdict.NOT_APPLICABLE
+
+
+def test_fund_pitched_without_a_risk_test_still_fails(engine: RuleEngine) -> None:
+    transcript = (
+        "坐席：您好，我是网点的客户经理小何。\n客户：嗯，你讲。\n"
+        "坐席：给您推荐一只我们代销的偏股基金，今年表现不错，一千块起投。\n客户：我考虑考虑。"
+    )
+    assert _verdict(engine, "WS-RISK-PROFILE", transcript, "wealth_sales") is Verdict.FAIL
