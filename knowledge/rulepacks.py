@@ -23,8 +23,9 @@ if TYPE_CHECKING:
 
 LEXICONS = Path(__file__).resolve().parent / "lexicons"
 # Bumped whenever the rule engine's own logic changes how a verdict is reached.
-# 10: an alternative inside a yes/no question is asked too ("有没有…，或者说…？").
-ENGINE_LOGIC_VERSION = "10"  # 9: "说了"/"能"/"系" as yes-answers; 8: same-turn order; 7: parting shots (distress)
+# 11: speech rate in spoken units (an English word is one, not its letters); 10: an alternative inside a yes/no
+# question is asked too ("有没有…，或者说…？").
+ENGINE_LOGIC_VERSION = "11"  # 9: "说了"/"能"/"系" as yes-answers; 8: same-turn order; 7: parting shots (distress)
 
 
 @lru_cache(maxsize=1)

@@ -1,6 +1,6 @@
 """Round 8 of the rule tier: classes of verdict errors seen across several writers' sets — a guarantee asked about,
 doubted or denied inside the phrase itself is no guarantee (C03); a pitched insurance policy needs no bank risk test
-(C04).
+(C04); an English turn's speech rate is counted in words, not letters (S01).
 
 Every sentence here is written fresh for the test (no set's wording); each case failed before its fix.
 """
@@ -71,3 +71,26 @@ def test_fund_pitched_without_a_risk_test_still_fails(engine: RuleEngine) -> Non
         "坐席：给您推荐一只我们代销的偏股基金，今年表现不错，一千块起投。\n客户：我考虑考虑。"
     )
     assert _verdict(engine, "WS-RISK-PROFILE", transcript, "wealth_sales") is Verdict.FAIL
+
+
+# ── S01: an English turn at an ordinary pace is not fast speech; its letters are not syllables ──
+
+
+def test_english_at_an_ordinary_pace_is_not_fast(engine: RuleEngine) -> None:
+    transcript = (
+        "[0.0-12.0] 坐席：Good afternoon, this is the card centre calling about the annual fee on your platinum card, "
+        "which we can waive this year if you spend a little more.\n"
+        "[12.5-14.0] 客户：Okay, go on.\n"
+        "[14.5-26.0] 坐席：The waiver applies once your spending reaches the threshold, and I can send the details "
+        "to your registered email address after this call."
+    )
+    assert _verdict(engine, "SV-SPEECH-RATE", transcript, "telemarketing") is Verdict.PASS
+
+
+def test_chinese_rushed_still_fast(engine: RuleEngine) -> None:
+    transcript = (
+        "[0.0-3.0] 坐席：这个年费我们今年可以给您免掉只要您消费满一定金额就可以了您看行吗。\n"
+        "[3.2-3.8] 客户：啊？\n"
+        "[4.0-7.0] 坐席：就是说您这张白金卡今年刷满五万块年费就全免了我给您登记上吧。"
+    )
+    assert _verdict(engine, "SV-SPEECH-RATE", transcript, "telemarketing") is Verdict.FAIL
