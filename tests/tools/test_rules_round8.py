@@ -1,6 +1,7 @@
 """Round 8 of the rule tier: classes of verdict errors seen across several writers' sets — a guarantee asked about,
 doubted or denied inside the phrase itself is no guarantee (C03); a pitched insurance policy needs no bank risk test
-(C04); an English turn's speech rate is counted in words, not letters (S01).
+(C04); an English turn's speech rate is counted in words, not letters (S01); a scammer or a shady company
+to report is no threat against the bank (X01).
 
 Every sentence here is written fresh for the test (no set's wording); each case failed before its fix.
 """
@@ -94,3 +95,24 @@ def test_chinese_rushed_still_fast(engine: RuleEngine) -> None:
         "[4.0-7.0] 坐席：就是说您这张白金卡今年刷满五万块年费就全免了我给您登记上吧。"
     )
     assert _verdict(engine, "SV-SPEECH-RATE", transcript, "telemarketing") is Verdict.FAIL
+
+
+# ── X01: reporting a scammer, a number or a shady company is no escalation against the bank ──
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "客户：懂了，那刚才冒充你们打来的骗子我可以去举报吗？",
+        "客户：这个天天打来的陌生号码我要去举报它。",
+        "客户：收了我两千块手续费的那家贷款中介我能去举报吗？",
+    ],
+)
+def test_reporting_a_third_party_is_no_threat(engine: RuleEngine, line: str) -> None:
+    transcript = f"坐席：您好，这边是信用卡中心。\n{line}\n坐席：可以的，您可以拨打110反映。"
+    assert _verdict(engine, "XP-ESCALATION-THREAT", transcript, "service") is Verdict.PASS
+
+
+def test_reporting_the_bank_is_still_a_threat(engine: RuleEngine) -> None:
+    transcript = "坐席：您好，这边是信用卡中心。\n客户：你们天天打电话，我要去监管那里举报你们！\n坐席：非常抱歉。"
+    assert _verdict(engine, "XP-ESCALATION-THREAT", transcript, "service") is Verdict.FAIL
