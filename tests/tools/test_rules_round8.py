@@ -1,7 +1,8 @@
 """Round 8 of the rule tier: classes of verdict errors seen across several writers' sets — a guarantee asked about,
 doubted or denied inside the phrase itself is no guarantee (C03); a pitched insurance policy needs no bank risk test
 (C04); an English turn's speech rate is counted in words, not letters (S01); a scammer or a shady company
-to report is no threat against the bank (X01).
+to report is no threat against the bank (X01); an agent saying it will never ask for a code, or warning of those who
+do, asks for none (C08).
 
 Every sentence here is written fresh for the test (no set's wording); each case failed before its fix.
 """
@@ -116,3 +117,24 @@ def test_reporting_a_third_party_is_no_threat(engine: RuleEngine, line: str) -> 
 def test_reporting_the_bank_is_still_a_threat(engine: RuleEngine) -> None:
     transcript = "坐席：您好，这边是信用卡中心。\n客户：你们天天打电话，我要去监管那里举报你们！\n坐席：非常抱歉。"
     assert _verdict(engine, "XP-ESCALATION-THREAT", transcript, "service") is Verdict.FAIL
+
+
+# ── C08: never asking, telling the customer not to read it out, or warning of those who ask — no request ──
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "坐席：您放心，我们的客服绝不会打电话叫你念验证码。",
+        "坐席：系统会发一条验证码到您手机上，您自己在页面上填就行，不用念给我。",
+        "坐席：最近有人冒充我们打电话叫你报验证码，千万别理。",
+    ],
+)
+def test_code_never_asked_for_passes(engine: RuleEngine, line: str) -> None:
+    transcript = f"客户：我想改一下绑定的手机号。\n{line}\n客户：好的。"
+    assert _verdict(engine, "PR-NO-PASSWORD-OR-CODE", transcript, "service") is Verdict.PASS
+
+
+def test_code_asked_for_still_fails(engine: RuleEngine) -> None:
+    transcript = "客户：我想改一下绑定的手机号。\n坐席：系统刚发的验证码您念给我一下。\n客户：好的。"
+    assert _verdict(engine, "PR-NO-PASSWORD-OR-CODE", transcript, "service") is Verdict.FAIL
