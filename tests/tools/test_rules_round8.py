@@ -2,7 +2,7 @@
 doubted or denied inside the phrase itself is no guarantee (C03); a pitched insurance policy needs no bank risk test
 (C04); an English turn's speech rate is counted in words, not letters (S01); a scammer or a shady company
 to report is no threat against the bank (X01); an agent saying it will never ask for a code, or warning of those who
-do, asks for none (C08).
+do, asks for none (C08); cover sold with a loan needs its cooling-off period told (C06).
 
 Every sentence here is written fresh for the test (no set's wording); each case failed before its fix.
 """
@@ -138,3 +138,26 @@ def test_code_never_asked_for_passes(engine: RuleEngine, line: str) -> None:
 def test_code_asked_for_still_fails(engine: RuleEngine) -> None:
     transcript = "客户：我想改一下绑定的手机号。\n坐席：系统刚发的验证码您念给我一下。\n客户：好的。"
     assert _verdict(engine, "PR-NO-PASSWORD-OR-CODE", transcript, "service") is Verdict.FAIL
+
+
+# ── C06: insurance sold inside a loan — a policy or a borrower's accident cover — needs the cooling-off period ──
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "坐席：这笔消费贷我顺带给您配了一份借款人意外保障，每月二十块，从放款那天开始扣。",
+        "坐席：放款前您这边需要先投保一份信用保证保险，保费按月跟还款一起扣。",
+    ],
+)
+def test_cover_sold_with_a_loan_without_cooling_off_fails(engine: RuleEngine, line: str) -> None:
+    transcript = f"客户：我想借五万块装修。\n{line}\n客户：行，那就这样吧。"
+    assert _verdict(engine, "INS-COOLING-OFF", transcript, "loan") is Verdict.FAIL
+
+
+def test_cover_sold_with_a_loan_with_cooling_off_passes(engine: RuleEngine) -> None:
+    transcript = (
+        "客户：我想借五万块装修。\n坐席：这笔消费贷可以选配借款人意外保障，每月二十块，"
+        "签收后有十五天犹豫期，期内可以全额退还。\n客户：行。"
+    )
+    assert _verdict(engine, "INS-COOLING-OFF", transcript, "loan") is Verdict.PASS
