@@ -2,7 +2,8 @@
 doubted or denied inside the phrase itself is no guarantee (C03); a pitched insurance policy needs no bank risk test
 (C04); an English turn's speech rate is counted in words, not letters (S01); a scammer or a shady company
 to report is no threat against the bank (X01); an agent saying it will never ask for a code, or warning of those who
-do, asks for none (C08); cover sold with a loan needs its cooling-off period told (C06).
+do, asks for none (C08); cover sold with a loan needs its cooling-off period told (C06);
+past returns cited in other forms need the not-the-future disclaimer, a past loss told as a risk does not (C02).
 
 Every sentence here is written fresh for the test (no set's wording); each case failed before its fix.
 """
@@ -161,3 +162,33 @@ def test_cover_sold_with_a_loan_with_cooling_off_passes(engine: RuleEngine) -> N
         "签收后有十五天犹豫期，期内可以全额退还。\n客户：行。"
     )
     assert _verdict(engine, "INS-COOLING-OFF", transcript, "loan") is Verdict.PASS
+
+
+# ── C02: past returns in other forms — the year so far, last year's figure, every issue paid — need a disclaimer ──
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "坐席：这只基金今年以来已经涨了二十来个点，现在上车正合适。",
+        "坐席：这款去年全年跑到了五点二，在我们行卖得最好。",
+        "坐席：这个系列发了好几年，每一期都是按三点八兑付的，您放心。",
+        "坐席：历史上持有满一年的客户收益都还可以，您可以多配一点。",
+    ],
+)
+def test_past_returns_without_disclaimer_fail(engine: RuleEngine, line: str) -> None:
+    transcript = f"客户：有没有收益高一点的理财？\n{line}\n客户：那我考虑一下。"
+    assert _verdict(engine, "WS-PAST-PERFORMANCE", transcript, "wealth_sales") is Verdict.FAIL
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "坐席：这只产品风险等级R3，净值会波动，去年最大回撤大概百分之六。",
+        "坐席：它不保本，历史上出现过连续两个月小幅亏损的情况。",
+        "坐席：这只基金今年以来涨了二十来个点，但过往业绩不代表未来表现。",
+    ],
+)
+def test_past_loss_as_risk_or_disclaimed_returns_pass(engine: RuleEngine, line: str) -> None:
+    transcript = f"客户：有没有收益高一点的理财？\n{line}\n客户：那我考虑一下。"
+    assert _verdict(engine, "WS-PAST-PERFORMANCE", transcript, "wealth_sales") is not Verdict.FAIL
