@@ -3,7 +3,8 @@ doubted or denied inside the phrase itself is no guarantee (C03); a pitched insu
 (C04); an English turn's speech rate is counted in words, not letters (S01); a scammer or a shady company
 to report is no threat against the bank (X01); an agent saying it will never ask for a code, or warning of those who
 do, asks for none (C08); cover sold with a loan needs its cooling-off period told (C06);
-past returns cited in other forms need the not-the-future disclaimer, a past loss told as a risk does not (C02).
+past returns cited in other forms need the not-the-future disclaimer, a past loss told as a risk does not (C02);
+a worry handed back or sent elsewhere is a brush-off (S01).
 
 Every sentence here is written fresh for the test (no set's wording); each case failed before its fix.
 """
@@ -192,3 +193,24 @@ def test_past_returns_without_disclaimer_fail(engine: RuleEngine, line: str) -> 
 def test_past_loss_as_risk_or_disclaimed_returns_pass(engine: RuleEngine, line: str) -> None:
     transcript = f"客户：有没有收益高一点的理财？\n{line}\n客户：那我考虑一下。"
     assert _verdict(engine, "WS-PAST-PERFORMANCE", transcript, "wealth_sales") is not Verdict.FAIL
+
+
+# ── S01: the customer's worry handed back ('那是你们家的事', '这个我不管') or sent elsewhere ('问你的经理去') ──
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "坐席：他还不还得上那是你们家的事，我只管通知到位。",
+        "坐席：手续费那个我不管，我这边只负责核对信息。",
+        "坐席：收益怎么算的你问你们网点的客户经理去。",
+    ],
+)
+def test_worry_handed_back_fails(engine: RuleEngine, line: str) -> None:
+    transcript = f"客户：这个我真的搞不懂，你能帮我讲讲吗？\n{line}\n客户：好吧。"
+    assert _verdict(engine, "SV-PERFUNCTORY", transcript, "service") is Verdict.FAIL
+
+
+def test_going_on_regardless_is_no_brush_off(engine: RuleEngine) -> None:
+    transcript = "客户：这个我真的搞不懂，你能帮我讲讲吗？\n坐席：我不管多晚都陪您弄清楚，咱们一步一步来。\n客户：好。"
+    assert _verdict(engine, "SV-PERFUNCTORY", transcript, "service") is Verdict.PASS
