@@ -17,10 +17,10 @@ from tools.rules import RuleEngine
 from tools.small_model import SmallModelTier
 from tools.small_model.dataset import units_from_labels, units_from_written
 from tools.small_model.features import NgramWeights
-from tools.small_model.model import DEFAULT_MODEL_DIR, ModelArtifactError, TierOneModel
+from tools.small_model.model import DEFAULT_MODEL_DIR, CodePolicy, ModelArtifactError, TierOneModel
 from tools.small_model.provider import TurnEmbedder
 from tools.small_model.text import char_ngrams, normalize
-from tools.small_model.training import DevConversation, TrainingConfig, data_version, train
+from tools.small_model.training import DevConversation, TrainingConfig, data_version, model_version, train
 from tools.small_model.units import conversation_units, labelled_unit_turns
 
 THREATS = [
@@ -162,6 +162,17 @@ def test_version_changes_with_the_data(tmp_path: Path) -> None:
     changed = [dataclasses.replace(units[0], text=units[0].text + "！"), *units[1:]]
     assert data_version(units, config) != data_version(changed, config)
     assert data_version(units, config) != data_version(units, dataclasses.replace(config, floor=0.6))
+
+
+def test_version_changes_with_the_policies(tmp_path: Path) -> None:
+    """Retrained after a rule change, the data are the same but the thresholds and vetoes (chosen on the rules'
+    findings) move, and with them verdicts: the version must move too (it did not: it hashed the data only)."""
+    units = units_from_written([_written(tmp_path)])
+    config = TrainingConfig()
+    before = [CodePolicy("C09", Role.AGENT, 0.7, None, (1.0, 0.0))]
+    after = [CodePolicy("C09", Role.AGENT, 0.75, None, (1.0, 0.0))]
+    assert model_version(units, config, before) != model_version(units, config, after)
+    assert model_version(units, config, before) == model_version(units, config, list(before))
 
 
 def test_saved_model_loads_and_scores_the_same(trained: TierOneModel, embedder: TurnEmbedder, tmp_path: Path) -> None:

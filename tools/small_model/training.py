@@ -39,7 +39,7 @@ from tools.small_model.provider import MODEL_NAME, TurnEmbedder
 from tools.small_model.text import NGRAM_RANGE, analyzer, normalize
 from tools.small_model.units import Unit, unit_role
 
-__all__ = ["DevConversation", "TrainingConfig", "TrainingReport", "data_version", "train"]
+__all__ = ["DevConversation", "TrainingConfig", "TrainingReport", "data_version", "model_version", "train"]
 
 # Absence (a greeting, a disclosure never made) and timing cannot be seen in one turn: left to the rules.
 JUDGED_CODES = (
@@ -202,6 +202,14 @@ def data_version(units: Sequence[TrainingUnit], config: TrainingConfig) -> str:
     return digest.hexdigest()[:12]
 
 
+def model_version(units: Sequence[TrainingUnit], config: TrainingConfig, policies: Sequence[CodePolicy]) -> str:
+    """The model's version: its training data and configuration, and the per-code policies chosen on the rule
+    tier's findings — a rule change moves thresholds and vetoes (and so verdicts) with the same data."""
+    digest = hashlib.sha256(data_version(units, config).encode())
+    digest.update(json.dumps([asdict(p) for p in policies], sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:12]
+
+
 def _embed(
     units: Sequence[TrainingUnit], embedder: TurnEmbedder | None, config: TrainingConfig
 ) -> tuple[Matrix, Matrix]:
@@ -309,7 +317,7 @@ def train(
     model = _fit(units, text_vecs, ctx_vecs, config)
     report.seconds["fit"] = time.perf_counter() - started
     model.policies = policies
-    model.version = data_version(units, config)
+    model.version = model_version(units, config, policies)
     _keep_examples(model, units, text_vecs, config)
     report.sizes = {
         "units": len(units),
