@@ -221,9 +221,13 @@ class DistressCheck(_Spec):
     acknowledge: list[str] = Field(default_factory=lambda: _default("distress", "acknowledge"))
     handling: list[str] = Field(default_factory=lambda: _default("distress", "handling"))
     appeased: list[str] = Field(default_factory=lambda: _default("distress", "appeased"))
+    # A parting shot ("算了", "再也不用你们的卡") answered by the agent's goodbye ends the call badly (X02): no
+    # feeling left unanswered while the call goes on.
+    resigned: list[str] = Field(default_factory=lambda: _default("distress", "resigned"))
+    farewell: list[str] = Field(default_factory=lambda: _default("distress", "farewell"))
     within_agent_turns: int = Field(default=2, ge=1)
 
-    _check_patterns = field_validator("acknowledge", "handling", "appeased")(_compile_all)
+    _check_patterns = field_validator("acknowledge", "handling", "appeased", "resigned", "farewell")(_compile_all)
 
 
 class SemanticCheck(_Spec):

@@ -19,7 +19,6 @@ from core.scorecard import (
     SurveyCheck,
     TimingCheck,
     WeakPhrases,
-    check_defaults,
 )
 from tools.rules.matching import Hit, compiled, find_hits, fuzzy_score, matches, window_turns
 from tools.sentiment import DistressScorer
@@ -336,7 +335,7 @@ def check_distress(conversation: Conversation, check: DistressCheck, scorer: Dis
             continue
         # A parting shot answered by the agent's goodbye is the call ending badly (X02), not a feeling left
         # unanswered while the call goes on.
-        if _parting_shot(conversation, i, replies[0]):
+        if _parting_shot(conversation, check, i, replies[0]):
             continue
         # The same grievance, already acknowledged earlier in the call: a renewed outburst below the intense level
         # is part of that episode, not a new feeling left unanswered.
@@ -357,13 +356,12 @@ def check_distress(conversation: Conversation, check: DistressCheck, scorer: Dis
     return CheckResult(Verdict.PASS, "客户的情绪得到回应", 0.7)
 
 
-def _parting_shot(conversation: Conversation, upset: int, reply: int) -> bool:
+def _parting_shot(conversation: Conversation, check: DistressCheck, upset: int, reply: int) -> bool:
     """True when the customer gives up on the call ("算了", "行了行了", "再也不用你们的卡"), the agent's first reply
     says goodbye and the customer raises nothing new after it."""
-    lexicon = check_defaults()["distress"]
-    if not find_hits(conversation, lexicon["resigned"], role=Role.CUSTOMER, turns=[upset], negation_aware=False):
+    if not find_hits(conversation, check.resigned, role=Role.CUSTOMER, turns=[upset], negation_aware=False):
         return False
-    if not find_hits(conversation, lexicon["farewell"], role=Role.AGENT, turns=[reply], negation_aware=False):
+    if not find_hits(conversation, check.farewell, role=Role.AGENT, turns=[reply], negation_aware=False):
         return False
     later = [k for k in range(reply + 1, len(conversation.turns)) if conversation.turns[k].role is Role.CUSTOMER]
     return all(len(conversation.turns[k].text) <= _CLOSING_WORDS for k in later)
