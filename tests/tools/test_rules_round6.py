@@ -12,16 +12,9 @@ from __future__ import annotations
 import pytest
 
 from core.models import Verdict
-from tests.tools.rule_cases import packaged_engine
 from tests.tools.rule_cases import rule_verdict as _verdict
 from tools.dialect import mandarin_reading
 from tools.rules import RuleEngine
-
-
-@pytest.fixture(scope="module")
-def engine() -> RuleEngine:
-    return packaged_engine()
-
 
 # ── the reading: typos and northwestern words, same length, never a compound ──
 

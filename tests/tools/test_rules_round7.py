@@ -13,16 +13,9 @@ from __future__ import annotations
 import pytest
 
 from core.models import Verdict
-from tests.tools.rule_cases import packaged_engine
 from tests.tools.rule_cases import rule_verdict as _verdict
 from tools.dialect import mandarin_reading
 from tools.rules import RuleEngine
-
-
-@pytest.fixture(scope="module")
-def engine() -> RuleEngine:
-    return packaged_engine()
-
 
 # ── S02: a parting shot answered by a goodbye ends the call badly (X02); it is no feeling left unanswered ──
 

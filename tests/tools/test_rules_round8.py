@@ -14,15 +14,8 @@ from __future__ import annotations
 import pytest
 
 from core.models import Verdict
-from tests.tools.rule_cases import packaged_engine
 from tests.tools.rule_cases import rule_verdict as _verdict
 from tools.rules import RuleEngine
-
-
-@pytest.fixture(scope="module")
-def engine() -> RuleEngine:
-    return packaged_engine()
-
 
 # ── C03: asked as an alternative, in an A-not-A question, or denied inside the phrase — no guarantee made ──
 
