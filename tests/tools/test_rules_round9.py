@@ -1,0 +1,95 @@
+"""Round 9 of the rule tier: fewer conversations sent to the LLM for nothing — a perfunctory-reply failure that a
+second opinion may not overturn is no longer below the review threshold (S01); a customer's stated limit the agent
+already answered by turning the sale down is no suitability question (C04); a system limit owned and explained, or
+"你自己" that says who did something, is no deflection (S01); a likeness to a deposit denied inside the phrase is no
+implied guarantee (C03).
+
+Every sentence here is written fresh for the test (no set's wording); each case failed before its fix.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from core.models import Verdict
+from tests.tools.rule_cases import rule_verdict as _verdict
+from tools.rules import RuleEngine
+from tools.transcripts import parse_plain_transcript
+
+# ── S01: a perfunctory reply caught by the patterns is decided, not sent for a second opinion ──
+
+
+def test_perfunctory_failure_is_not_sent_for_review(engine: RuleEngine) -> None:
+    transcript = "坐席：您好，请讲。\n客户：我的退款五天了还没到账。\n坐席：那您再等等吧。\n客户：行吧。"
+    conversation = parse_plain_transcript(transcript, conversation_id="case", source="case", scenario="service")
+    rule = next(r for r in engine.scorecard.rules if r.id == "SV-PERFUNCTORY")
+    prepared, _ = engine.prepare(conversation)
+    finding = engine.evaluate_rule(rule, prepared)
+    assert finding.verdict is Verdict.FAIL
+    assert finding.confidence >= engine.scorecard.thresholds.review_below_confidence
+
+
+# ── C04: a stated limit the agent answers by turning the sale down leaves nothing for the model ──
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "坐席：那这款两年封闭的就不适合您了，到时候钱拿不出来。",
+        "坐席：既然下半年就要用，我不建议您买有持有期的产品。",
+        "坐席：这种情况我建议您还是存半年定期，到期正好用。",
+        "坐席：好的，那我只给您看跟您的测评结果匹配的产品。",
+    ],
+)
+def test_limit_answered_by_turning_the_sale_down_is_waived(engine: RuleEngine, reply: str) -> None:
+    transcript = f"坐席：您好，我是理财经理小唐。\n客户：这笔钱是给孩子交学费的，下半年就要用。\n{reply}\n客户：好。"
+    assert _verdict(engine, "WS-SUITABILITY-SEMANTIC", transcript, "wealth_sales") is Verdict.NOT_APPLICABLE
+
+
+def test_limit_answered_with_a_pitch_still_goes_to_the_model(engine: RuleEngine) -> None:
+    transcript = (
+        "坐席：您好，我是理财经理小唐。\n客户：这笔钱是给孩子交学费的，下半年就要用。\n"
+        "坐席：那您看看这款两年持有期的，收益比定期高不少，特别适合您。\n客户：好。"
+    )
+    assert _verdict(engine, "WS-SUITABILITY-SEMANTIC", transcript, "wealth_sales") is Verdict.NOT_EVALUATED
+
+
+# ── S01: a system limit owned and explained, or "你自己" saying who did something, is no deflection ──
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "坐席：审批没通过的细项我这边看不到，不过可以帮您提交一个复核申请。",
+        "坐席：扣了两次是我们的系统问题，多扣的这笔会原路退回。",
+        "坐席：这个授权是你自己在手机上确认过的，我们这边留有记录。",
+        "坐席：按时还上，不然后面的事你自己掂量。",
+    ],
+)
+def test_owned_limit_or_attribution_is_no_deflection_cue(engine: RuleEngine, reply: str) -> None:
+    transcript = f"坐席：您好，请讲。\n客户：我想问一下这个事怎么回事。\n{reply}\n客户：哦。"
+    assert _verdict(engine, "SV-PERFUNCTORY-SEMANTIC", transcript) is Verdict.NOT_APPLICABLE
+
+
+@pytest.mark.parametrize("reply", ["坐席：这个你自己去营业厅问吧。", "坐席：密码的事你自己在网银里找一下。"])
+def test_task_handed_back_still_goes_to_the_model(engine: RuleEngine, reply: str) -> None:
+    transcript = f"坐席：您好，请讲。\n客户：我想问一下这个事怎么回事。\n{reply}\n客户：哦。"
+    assert _verdict(engine, "SV-PERFUNCTORY-SEMANTIC", transcript) is Verdict.NOT_EVALUATED
+
+
+# ── C03: "跟定期不一样" denies the likeness; "跟定期差不多" still implies safety ──
+
+
+def test_likeness_to_a_deposit_denied_is_no_implied_guarantee(engine: RuleEngine) -> None:
+    transcript = (
+        "坐席：您好，我是理财经理小唐。\n客户：你说。\n"
+        "坐席：这款净值型理财跟定期存款不一样，净值会上下波动。\n客户：明白。"
+    )
+    assert _verdict(engine, "WS-IMPLIED-GUARANTEE", transcript, "wealth_sales") is Verdict.NOT_APPLICABLE
+
+
+def test_likeness_to_a_deposit_still_goes_to_the_model(engine: RuleEngine) -> None:
+    transcript = (
+        "坐席：您好，我是理财经理小唐。\n客户：你说。\n坐席：这款净值型理财跟定期存款差不多，您放着就行。\n客户：明白。"
+    )
+    assert _verdict(engine, "WS-IMPLIED-GUARANTEE", transcript, "wealth_sales") is Verdict.NOT_EVALUATED
