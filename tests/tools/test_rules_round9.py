@@ -2,7 +2,8 @@
 second opinion may not overturn is no longer below the review threshold (S01); a customer's stated limit the agent
 already answered by turning the sale down is no suitability question (C04); a system limit owned and explained, or
 "你自己" that says who did something, is no deflection (S01); a likeness to a deposit denied inside the phrase is no
-implied guarantee (C03).
+implied guarantee (C03); impatience at saying it again, take-it-or-leave-it, "nothing to be done" said as the
+answer and a customer sent to look it up alone are rude or perfunctory, "我这边也看不到" alone is not (S01).
 
 Every sentence here is written fresh for the test (no set's wording); each case failed before its fix.
 """
@@ -93,3 +94,62 @@ def test_likeness_to_a_deposit_still_goes_to_the_model(engine: RuleEngine) -> No
         "坐席：您好，我是理财经理小唐。\n客户：你说。\n坐席：这款净值型理财跟定期存款差不多，您放着就行。\n客户：明白。"
     )
     assert _verdict(engine, "WS-IMPLIED-GUARANTEE", transcript, "wealth_sales") is Verdict.NOT_EVALUATED
+
+
+# ── S01: impatience at repeating, take it or leave it — rude; an agent who restates politely is not ──
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "坐席：我已经讲得很清楚了，照着做就行。",
+        "坐席：我都跟您说了，在首页点进去就有。",
+        "坐席：刚才都讲过了，您再听一遍也一样。",
+        "坐席：这个跟您说了好几遍了，是月底扣款。",
+        "坐席：您不办拉倒，后面排队的人多着呢。",
+        "坐席：到底要不要？不要我就挂了。",
+    ],
+)
+def test_impatience_is_rude(engine: RuleEngine, line: str) -> None:
+    transcript = f"坐席：您好，请讲。\n客户：那个入口在哪里来着？\n{line}\n客户：哦。"
+    assert _verdict(engine, "SV-RUDE-LANGUAGE", transcript, "service") is Verdict.FAIL
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["坐席：就像我刚才说的，入口在首页右上角。", "坐席：我再跟您说一遍，在首页点“我的”就能看到。"],
+)
+def test_restating_politely_is_not_rude(engine: RuleEngine, line: str) -> None:
+    transcript = f"坐席：您好，请讲。\n客户：那个入口在哪里来着？\n{line}\n客户：哦。"
+    assert _verdict(engine, "SV-RUDE-LANGUAGE", transcript, "service") is Verdict.PASS
+
+
+# ── S01: "nothing to be done" as the answer, or sent to look it up alone — perfunctory; an owned limit is not ──
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "坐席：扣费是系统自动的，我们这边也没办法。",
+        "坐席：这个我这边也没辙。",
+        "坐席：营业时间您自己查一下，地图上有。",
+        "坐席：入口就在那个页面，你自己找找。",
+        "坐席：具体怎么算，自己看合同。",
+    ],
+)
+def test_brush_off_is_perfunctory(engine: RuleEngine, line: str) -> None:
+    transcript = f"坐席：您好，请讲。\n客户：这笔费用是怎么回事？\n{line}\n客户：哦。"
+    assert _verdict(engine, "SV-PERFUNCTORY", transcript, "service") is Verdict.FAIL
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "坐席：收益我没办法保证，业绩比较基准只是参考。",
+        "坐席：您也可以自己查一下，在手机银行“账户明细”里。",
+        "坐席：验证码您在手机上输就行，我这边也看不到。",
+    ],
+)
+def test_owned_limit_or_a_way_shown_is_not_perfunctory(engine: RuleEngine, line: str) -> None:
+    transcript = f"坐席：您好，请讲。\n客户：这笔费用是怎么回事？\n{line}\n客户：哦。"
+    assert _verdict(engine, "SV-PERFUNCTORY", transcript, "service") is Verdict.PASS
