@@ -3,7 +3,9 @@ second opinion may not overturn is no longer below the review threshold (S01); a
 already answered by turning the sale down is no suitability question (C04); a system limit owned and explained, or
 "你自己" that says who did something, is no deflection (S01); a likeness to a deposit denied inside the phrase is no
 implied guarantee (C03); impatience at saying it again, take-it-or-leave-it, "nothing to be done" said as the
-answer and a customer sent to look it up alone are rude or perfunctory, "我这边也看不到" alone is not (S01).
+answer and a customer sent to look it up alone are rude or perfunctory, "我这边也看不到" alone is not (S01); an
+early-repayment charge or a lock-up once in the call, then said away, and a wealth product or a policy said to be
+covered by deposit insurance "like a deposit", are wrong information (B01).
 
 Every sentence here is written fresh for the test (no set's wording); each case failed before its fix.
 """
@@ -153,3 +155,93 @@ def test_brush_off_is_perfunctory(engine: RuleEngine, line: str) -> None:
 def test_owned_limit_or_a_way_shown_is_not_perfunctory(engine: RuleEngine, line: str) -> None:
     transcript = f"坐席：您好，请讲。\n客户：这笔费用是怎么回事？\n{line}\n客户：哦。"
     assert _verdict(engine, "SV-PERFUNCTORY", transcript, "service") is Verdict.PASS
+
+
+# ── B01: the early-repayment charge read or quoted, then said to be free ──
+
+_CHARGE_READ = (
+    "坐席：借款合同第十一条约定，提前还款的，按提前归还本金的百分之三支付违约金。\n客户：那我下个月想全还了。\n"
+)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "坐席：您放心，提前还是不要钱的。",
+        "坐席：那个违约金我们一般不收，直接还就行。",
+        "坐席：没事，一分违约金都不会有。",
+    ],
+)
+def test_charge_said_away_after_it_was_read_fails(engine: RuleEngine, reply: str) -> None:
+    transcript = f"{_CHARGE_READ}{reply}\n客户：好。"
+    assert _verdict(engine, "BZ-FEE-CONTRADICTED", transcript, "loan") is Verdict.FAIL
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "坐席：您这笔已经满三年了，提前还款不收违约金。",
+        "坐席：要是您等到明年五月以后再还，就一分违约金都不收了。",
+        "坐席：是的，要按百分之三收，大概一千五百元。",
+        "坐席：额度您开着不用也不收任何费用。",
+    ],
+)
+def test_charge_applied_or_another_fee_passes(engine: RuleEngine, reply: str) -> None:
+    transcript = f"{_CHARGE_READ}{reply}\n客户：好。"
+    assert _verdict(engine, "BZ-FEE-CONTRADICTED", transcript, "loan") is Verdict.PASS
+
+
+def test_free_repayment_without_a_charge_in_the_call_passes(engine: RuleEngine) -> None:
+    transcript = "坐席：您好，请讲。\n客户：我想提前还款。\n坐席：可以的，提前还是不要钱的。\n客户：好。"
+    assert _verdict(engine, "BZ-FEE-CONTRADICTED", transcript, "loan") is Verdict.PASS
+
+
+# ── B01: a lock-up stated, then the money said to come out any time ──
+
+_LOCK_UP = "坐席：这款是两年封闭式的，封闭期内不能赎回。\n客户：万一家里有急事呢？\n"
+
+
+@pytest.mark.parametrize(
+    "reply",
+    ["坐席：没问题，随时都能拿出来。", "坐席：放心，封闭期里也可以申请部分赎回。"],
+)
+def test_lock_up_said_away_fails(engine: RuleEngine, reply: str) -> None:
+    transcript = f"{_LOCK_UP}{reply}\n客户：那好。"
+    assert _verdict(engine, "BZ-REDEMPTION-CONTRADICTED", transcript, "wealth_sales") is Verdict.FAIL
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "坐席：那您可以留一部分放活期理财，那个随时可以取。",
+        "坐席：两年到期以后随时可以赎回。",
+        "坐席：随时取的那种收益就低多了。",
+    ],
+)
+def test_lock_up_kept_or_another_product_passes(engine: RuleEngine, reply: str) -> None:
+    transcript = f"{_LOCK_UP}{reply}\n客户：那好。"
+    assert _verdict(engine, "BZ-REDEMPTION-CONTRADICTED", transcript, "wealth_sales") is Verdict.PASS
+
+
+# ── B01: deposit insurance claimed for a wealth product or a policy "like a deposit" ──
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["坐席：这款净值理财和定期一样，也有存款保险兜着。", "坐席：这份年金险同存单一样受存款保险保障。"],
+)
+def test_deposit_insurance_claimed_for_a_non_deposit_fails(engine: RuleEngine, line: str) -> None:
+    transcript = f"坐席：您好，我是理财经理小唐。\n客户：安全吗？\n{line}\n客户：好。"
+    assert _verdict(engine, "BZ-DEPOSIT-INSURANCE", transcript, "wealth_sales") is Verdict.FAIL
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "坐席：这款理财和定期不一样，没有存款保险。",
+        "坐席：结构性存款跟定期一样受存款保险保障，五十万以内。",
+    ],
+)
+def test_deposit_insurance_told_right_passes(engine: RuleEngine, line: str) -> None:
+    transcript = f"坐席：您好，我是理财经理小唐。\n客户：安全吗？\n{line}\n客户：好。"
+    assert _verdict(engine, "BZ-DEPOSIT-INSURANCE", transcript, "wealth_sales") is Verdict.PASS
