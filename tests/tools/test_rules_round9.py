@@ -5,7 +5,8 @@ already answered by turning the sale down is no suitability question (C04); a sy
 implied guarantee (C03); impatience at saying it again, take-it-or-leave-it, "nothing to be done" said as the
 answer and a customer sent to look it up alone are rude or perfunctory, "我这边也看不到" alone is not (S01); an
 early-repayment charge or a lock-up once in the call, then said away, and a wealth product or a policy said to be
-covered by deposit insurance "like a deposit", are wrong information (B01).
+covered by deposit insurance "like a deposit", are wrong information (B01); a policy named by its kind or its premium
+("终身年金", "两全保险", "首期保费") is an insurance sale that needs its cooling-off period told (C06).
 
 Every sentence here is written fresh for the test (no set's wording); each case failed before its fix.
 """
@@ -245,3 +246,24 @@ def test_deposit_insurance_claimed_for_a_non_deposit_fails(engine: RuleEngine, l
 def test_deposit_insurance_told_right_passes(engine: RuleEngine, line: str) -> None:
     transcript = f"坐席：您好，我是理财经理小唐。\n客户：安全吗？\n{line}\n客户：好。"
     assert _verdict(engine, "BZ-DEPOSIT-INSURANCE", transcript, "wealth_sales") is Verdict.PASS
+
+
+# ── C06: a policy named by its kind or its premium is an insurance sale ──
+
+
+@pytest.mark.parametrize(
+    "pitch",
+    [
+        "坐席：这是一款分红型的年金，每年交两万，交八年，六十岁起每年领。",
+        "坐席：这个两全保险保二十年，到期满期金全部返还。",
+        "坐席：首期保费一万二，明天从您工资卡上扣。",
+    ],
+)
+def test_policy_named_by_kind_without_cooling_off_fails(engine: RuleEngine, pitch: str) -> None:
+    transcript = f"坐席：您好，我是网点的客户经理小何。\n客户：你讲。\n{pitch}\n客户：行，那就办吧。"
+    assert _verdict(engine, "INS-COOLING-OFF", transcript, "wealth_sales") is Verdict.FAIL
+
+
+def test_guarantee_fee_of_a_loan_is_no_policy(engine: RuleEngine) -> None:
+    transcript = "坐席：您好，我是个贷中心的小何。\n客户：你讲。\n坐席：这笔贷款不收担保费，只有利息。\n客户：好。"
+    assert _verdict(engine, "INS-COOLING-OFF", transcript, "loan") is Verdict.NOT_APPLICABLE
