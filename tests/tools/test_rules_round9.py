@@ -6,7 +6,8 @@ implied guarantee (C03); impatience at saying it again, take-it-or-leave-it, "no
 answer and a customer sent to look it up alone are rude or perfunctory, "我这边也看不到" alone is not (S01); an
 early-repayment charge or a lock-up once in the call, then said away, and a wealth product or a policy said to be
 covered by deposit insurance "like a deposit", are wrong information (B01); a policy named by its kind or its premium
-("终身年金", "两全保险", "首期保费") is an insurance sale that needs its cooling-off period told (C06).
+("终身年金", "两全保险", "首期保费") is an insurance sale that needs its cooling-off period told (C06); a call-back
+answer the customer took back, then recorded as first given, is an inconsistency not reconfirmed (C10).
 
 Every sentence here is written fresh for the test (no set's wording); each case failed before its fix.
 """
@@ -267,3 +268,35 @@ def test_policy_named_by_kind_without_cooling_off_fails(engine: RuleEngine, pitc
 def test_guarantee_fee_of_a_loan_is_no_policy(engine: RuleEngine) -> None:
     transcript = "坐席：您好，我是个贷中心的小何。\n客户：你讲。\n坐席：这笔贷款不收担保费，只有利息。\n客户：好。"
     assert _verdict(engine, "INS-COOLING-OFF", transcript, "loan") is Verdict.NOT_APPLICABLE
+
+
+# ── C10: the customer takes an answer back; the agent records the first answer anyway ──
+
+_HEDGED = "坐席：这笔理财是您本人在手机上买的吗？\n客户：是……不过说实话，是我外甥替我点的。\n"
+
+
+@pytest.mark.parametrize(
+    "close",
+    ["坐席：好的，那我这边记录为本人购买，回访到此结束。", "坐席：行，您的回答都记录为确认，再见。"],
+)
+def test_hedged_answer_recorded_as_first_given_fails(engine: RuleEngine, close: str) -> None:
+    transcript = f"{_HEDGED}{close}"
+    assert _verdict(engine, "CB-HEDGE-RECORDED", transcript, "callback") is Verdict.FAIL
+
+
+@pytest.mark.parametrize(
+    "close",
+    [
+        "坐席：谢谢您告诉我，我会如实记录为亲属协助操作。",
+        "坐席：那我再跟您确认一下，购买是您自己决定的吗？记录为本人决定。",
+        "坐席：好的，记录为：家人代为点击，购买由本人决定。",
+    ],
+)
+def test_hedged_answer_recorded_truly_passes(engine: RuleEngine, close: str) -> None:
+    transcript = f"{_HEDGED}{close}"
+    assert _verdict(engine, "CB-HEDGE-RECORDED", transcript, "callback") is Verdict.PASS
+
+
+def test_answer_kept_and_recorded_passes(engine: RuleEngine) -> None:
+    transcript = "坐席：这笔理财是您本人在手机上买的吗？\n客户：是我自己买的。\n坐席：好的，那我这边记录为本人购买。"
+    assert _verdict(engine, "CB-HEDGE-RECORDED", transcript, "callback") is Verdict.PASS
