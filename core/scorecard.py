@@ -41,6 +41,14 @@ class PackPattern(Protocol):
     def finditer(self, text: str) -> Iterator[PatternMatch]: ...
 
 
+def pattern_options() -> re2.Options:
+    """How every rule-pack pattern is compiled: case-insensitive, errors raised rather than logged."""
+    options = re2.Options()
+    options.case_sensitive = False
+    options.log_errors = False
+    return options
+
+
 @lru_cache(maxsize=8192)
 def compile_pattern(pattern: str) -> PackPattern:
     """Compile a rule-pack pattern with RE2, case-insensitive; raises ValueError when RE2 cannot compile it.
@@ -48,11 +56,8 @@ def compile_pattern(pattern: str) -> PackPattern:
     Packs are uploaded by tenants, so their patterns must never backtrack: RE2 has no backtracking (and so no
     look-arounds or back-references) and runs in time linear in the text.
     """
-    options = re2.Options()
-    options.case_sensitive = False
-    options.log_errors = False
     try:
-        compiled: PackPattern = re2.compile(pattern, options)
+        compiled: PackPattern = re2.compile(pattern, pattern_options())
     except re2.error as exc:
         reason = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
         hint = "; look-arounds and back-references are not supported" if "perl operator" in reason else ""

@@ -74,12 +74,30 @@ def test_a_trigger_can_match_the_affirmative_or_the_negated_form() -> None:
     assert [h.turn for h in matches(conversation, literal)] == [0]  # …but it is a statement about fees
 
 
-def test_the_combined_prefilter_finds_exactly_what_the_patterns_find() -> None:
-    from tools.rules.matching import any_of, find_hits
+def test_the_pattern_set_prefilter_finds_exactly_what_the_patterns_find() -> None:
+    from tools.rules.matching import find_hits, pattern_set
 
     patterns = ["保本", "稳赚(不赔)?", "零风险"]
     call = transcript("坐席：这款产品保本，稳赚不赔。\n客户：真的吗？\n坐席：零风险的，放心。\n坐席：您好。")
     hits = find_hits(call, patterns, role=None)
     assert [(h.turn, h.start, h.end) for h in hits] == [(0, 4, 6), (0, 7, 11), (2, 0, 3)]
-    assert any_of(tuple(patterns)) is not None and any_of(("保本",)) is None
-    assert any_of(("a(", "b")) is None  # not combinable: each pattern is then tried alone (and fails loudly)
+    prefilter = pattern_set(tuple(patterns))
+    assert prefilter is not None and pattern_set(("保本",)) is None
+    assert prefilter.matching("零风险，保本") == [0, 2] and prefilter.matching("您好") == []
+    assert pattern_set(("a(", "b")) is None  # not combinable: each pattern is then tried alone (and fails loudly)
+
+
+def test_the_pattern_set_never_skips_a_match_after_its_automaton_runs_out_of_room() -> None:
+    """A long turn that makes the set's automaton visit more states than its memory holds (hostile text) still
+    reports a pattern matching at its very end: in many-match mode RE2 resets its cache and goes on."""
+    import random
+
+    from tools.rules.matching import PatternSet
+
+    spans = "[^。]{0,30}"
+    patterns = [f"甲{spans}乙{spans}丙{spans}丁", "保本保息"]
+    rng = random.Random(7)
+    noise = "".join(rng.choice("甲乙丙戊己庚辛") for _ in range(10_000))  # no 丁: pattern 0 never completes
+    small = PatternSet(patterns, max_mem=1 << 18)  # room for a few hundred states: the noise overflows it
+    assert small.matching(noise + "保本保息") == [1]
+    assert small.matching(noise + "甲乙丙丁") == [0]

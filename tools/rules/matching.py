@@ -12,10 +12,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+import re2
 from rapidfuzz import fuzz
 
 from core.models import Conversation, Role, Utterance
-from core.scorecard import Matcher, PackPattern, Window, compile_pattern
+from core.scorecard import Matcher, PackPattern, Window, compile_pattern, pattern_options
 from tools.rules.scope import clause_bounds, is_conditional, is_negated, is_reported
 
 # Per pattern and turn: enough accepted hits for evidence, and a bound on candidates examined (a turn of
@@ -50,15 +51,42 @@ def compiled(pattern: str) -> PackPattern:
     return compile_pattern(pattern)
 
 
+class PatternSet:
+    """A check's patterns in one RE2 set: one scan of a turn tells which of them match anywhere in it, so the turns
+    none can match (most turns) are skipped and only the matching patterns are run for their spans.
+
+    A set runs one forward DFA in "many match" mode, which finds no match positions: it needs neither the reverse
+    automaton nor the per-pattern state a single alternation of all the patterns builds to locate a match, so its
+    automaton stays small (the pack's alternations held ~20 MB of DFA states per process), and in that mode RE2
+    never gives up on a turn (it resets its state cache and goes on), so a skipped pattern is one that cannot
+    match, whatever the text."""
+
+    __slots__ = ("_set",)
+
+    def __init__(self, patterns: Sequence[str], *, max_mem: int | None = None) -> None:
+        options = pattern_options()
+        if max_mem is not None:  # RE2's budget for the compiled set and its automaton (default 8 MB)
+            options.max_mem = max_mem
+        self._set = re2.Set.SearchSet(options)
+        for pattern in patterns:
+            self._set.Add(pattern)
+        self._set.Compile()
+
+    def matching(self, text: str) -> list[int]:
+        """Indexes (ascending) of the patterns that match somewhere in `text`."""
+        found = self._set.Match(text)
+        return sorted(found) if found else []
+
+
 @lru_cache(maxsize=4096)
-def any_of(patterns: tuple[str, ...]) -> PackPattern | None:
-    """One RE2 alternation of a check's patterns, to skip in one scan the turns none of them can match (most
-    turns); None when they cannot be combined (the patterns are then tried one by one, as always)."""
+def pattern_set(patterns: tuple[str, ...]) -> PatternSet | None:
+    """The prefilter of a check's patterns; None for a single pattern (it is its own prefilter) or when RE2 cannot
+    build the set (the patterns are then tried one by one, as always, and a bad one fails loudly there)."""
     if len(patterns) < 2:
         return None
     try:
-        return compile_pattern("|".join(f"(?:{p})" for p in patterns))
-    except ValueError:
+        return PatternSet(patterns)
+    except re2.error:
         return None
 
 
@@ -74,19 +102,20 @@ def find_hits(
 ) -> list[Hit]:
     """Matches of any pattern in the eligible turns, after negation, conditional and quoting filters."""
     eligible = range(len(conversation.turns)) if turns is None else turns
-    prefilter = any_of(tuple(patterns))
+    prefilter = pattern_set(tuple(patterns))
     hits: list[Hit] = []
     for index in eligible:
         turn = conversation.turns[index]
         if role is not None and turn.role is not role:
             continue
         text = turn.text
-        if prefilter is not None and prefilter.search(text) is None:
+        candidates = patterns if prefilter is None else [patterns[i] for i in prefilter.matching(text)]
+        if not candidates:
             continue
         if unless and any(compiled(p).search(text) for p in unless):
             continue
         previous_customer = _previous_text(conversation.turns, index, Role.CUSTOMER) if skip_reported else None
-        for pattern in patterns:
+        for pattern in candidates:
             accepted = 0
             for examined, m in enumerate(compiled(pattern).finditer(text)):
                 if examined >= MAX_CANDIDATES_PER_PATTERN or accepted >= MAX_HITS_PER_PATTERN:
