@@ -9,7 +9,6 @@ Used by the distress rules (S02) and reply-latency timing; a fast small-model si
 from __future__ import annotations
 
 import importlib.util
-import logging
 import math
 import pickle
 import re
@@ -53,11 +52,9 @@ class DistressScorer:
     """Scores customer distress per turn; create once and pass it in (loading the lexicons costs ~1 s)."""
 
     def __init__(self, lexicon: dict[str, float] | None = None) -> None:
-        import jieba
+        from tools.segment import tokenizer
 
-        jieba.setLogLevel(logging.WARNING)
-        jieba.initialize()  # build the dictionary now, not inside the first evaluation
-        self._tokenize = jieba.lcut
+        self._tokenize = tokenizer().lcut  # the dictionary mapped now, not inside the first evaluation
         self._emotions = load_dutir_emotions()
         self._lexicon = lexicon if lexicon is not None else load_lexicon()
         self._pattern = re.compile("|".join(sorted(map(re.escape, self._lexicon), key=len, reverse=True)))

@@ -6,7 +6,6 @@ Term ids are a stable hash of the token, so no vocabulary needs to be stored or 
 
 from __future__ import annotations
 
-import logging
 import re
 import zlib
 from collections import Counter
@@ -79,11 +78,9 @@ class SparseEncoder:
     _cut: object = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        import jieba
+        from tools.segment import tokenizer
 
-        jieba.setLogLevel(logging.WARNING)
-        jieba.initialize()
-        self._cut = jieba.cut_for_search
+        self._cut = tokenizer().cut_for_search
 
     def tokens(self, text: str) -> list[str]:
         """Search-mode tokens (long words also yield their parts), without punctuation and stop words."""

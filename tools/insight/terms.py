@@ -8,7 +8,7 @@ from collections import Counter
 from functools import cache
 from pathlib import Path
 
-import jieba
+from tools.segment import tokenizer
 
 _STOPWORDS_FILE = Path(__file__).resolve().parent / "stopwords_zh.txt"
 _PLACEHOLDER = re.compile(r"\[[^\]]*#\d+\]")  # redacted PII such as [银行卡号#1]
@@ -31,7 +31,7 @@ def tokens(text: str) -> list[str]:
     cleaned = _PLACEHOLDER.sub(" ", text)
     return [
         word.lower()
-        for word in jieba.lcut(cleaned)
+        for word in tokenizer().lcut(cleaned)
         if len(word.strip()) >= 2 and _WORDLIKE.search(word) and not word.isdigit() and word.lower() not in stop
     ]
 
