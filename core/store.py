@@ -170,6 +170,7 @@ class Store:
     def __init__(self, engine: Engine, *, vault: VaultCodec | None = None) -> None:
         self.engine = engine
         self.vault = vault
+        _register_tables()
         Base.metadata.create_all(engine)
         _check_schema(engine)
         self._sessions = sessionmaker(engine, expire_on_commit=False)
@@ -383,6 +384,15 @@ class Store:
             pks = list(s.scalars(select(ConversationRow.pk).where(ConversationRow.created_at < cutoff)))
             _erase(s, pks)
             return len(pks)
+
+
+def _register_tables() -> None:
+    """The table modules built on the store (accounts, coaching, jobs, scorecards) register their tables with the
+    declarative base when imported; they import this module, so they are imported here, when a store opens."""
+    import core.accounts
+    import core.coaching
+    import core.jobs
+    import core.scorecards  # noqa: F401
 
 
 def _check_schema(engine: Engine) -> None:

@@ -23,9 +23,9 @@ import numpy as np
 from core.errors import ZhijianError
 from core.models import Conversation, Role
 from core.packaged import PartsMismatch, join_parts
+from tools.transcripts import AUDIO_SUFFIXES
 from tools.voice import transcript_quality, voice_metrics
 
-AUDIO_SUFFIXES = {".wav", ".mp3", ".m4a", ".flac", ".ogg", ".opus"}
 SAMPLE_RATE = 16000
 INAUDIBLE = 1e-4  # -80 dBFS: a frame whose peak stays below is kept as digital silence
 PACKAGED_WHISPER = "whisper-base-ct2"

@@ -24,6 +24,7 @@ from tools.redaction.contacts import find_emails
 from tools.redaction.numbers import find_numbers
 
 SUPPORTED_SUFFIXES = {".json", ".jsonl", ".txt"}
+AUDIO_SUFFIXES = {".wav", ".mp3", ".m4a", ".flac", ".ogg", ".opus"}  # recordings, transcribed by tools/asr.py
 
 _SPEAKER = "|".join(sorted((re.escape(a) for a in ROLE_ALIASES), key=len, reverse=True))
 _TIME = r"(?:\d+:)?\d+(?:\.\d+)?"
