@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -27,6 +28,9 @@ LABELLED_SETS = ("dev_labeled.jsonl", "dev_labeled_2.jsonl")
 OWN_SETS = Path(__file__).resolve().parent / "conversations"
 
 
+_WRITER = re.compile(r"[A-Z]+")
+
+
 def part_of(conversation_id: str) -> Part:
     """Which part of the split a labelled conversation belongs to."""
     digest = hashlib.sha256(f"zhijian-split-{SPLIT_VERSION}:{conversation_id}".encode()).digest()
@@ -34,8 +38,10 @@ def part_of(conversation_id: str) -> Part:
 
 
 def writer_of(conversation_id: str) -> str:
-    """The writer of a shared labelled conversation, from its id prefix (D…, E…, F…)."""
-    return conversation_id[:1]
+    """The writer of a labelled conversation: its id's leading capital letters (D…, E…, F… for the shared sets,
+    G… to Z…, AA…, AB… for the team's)."""
+    match = _WRITER.match(conversation_id)
+    return match.group(0) if match else conversation_id[:1]
 
 
 def labelled_records(part: Part | None = None, folder: Path = SHARED_DIALOGUES) -> Iterator[dict[str, Any]]:
