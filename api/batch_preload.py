@@ -13,7 +13,6 @@ object on the first collection in each worker (copying the pages), so everything
 from __future__ import annotations
 
 import gc
-import logging
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -29,26 +28,18 @@ def _judging_settings(settings: Settings) -> dict[str, Any]:
 
 
 def _preload() -> tuple[dict[str, Any], QMContext] | None:
-    import jieba
-
+    from api.batch import warm
     from core.settings import Settings
-    from graphs.supervisor import Evaluator
     from graphs.wiring import build_qm_context, load_small_models
-    from knowledge.samples import SAMPLE_CONVERSATIONS
     from tools.ner import default_tagger
-    from tools.transcripts import read_path
+    from tools.segment import tokenizer
 
-    jieba.setLogLevel(logging.WARNING)
-    jieba.initialize()
+    tokenizer()
     default_tagger()
     settings = Settings()
     try:
         context = build_qm_context(settings, store=None, small_models=load_small_models(settings))
-        evaluator = Evaluator.create(context)
-        for conversation in read_path(SAMPLE_CONVERSATIONS, max_bytes=10**7):
-            if not isinstance(conversation, Exception):
-                evaluator.evaluate(conversation)  # no store: nothing is kept
-                break
+        warm(context)
     except Exception:  # a pack or model these settings cannot load: workers build theirs (and say why)
         return None
     return _judging_settings(settings), context

@@ -1,8 +1,13 @@
-"""The CLI's batch path: chunks stored before they are reported, worker processes forked from a fork server."""
+"""The CLI's batch path: chunks stored before they are reported, spread over helper processes forked from the CLI
+itself or over workers forked from a fork server."""
 
 from __future__ import annotations
 
 import json
+import os
+import sys
+import threading
+import types
 from pathlib import Path
 
 import pytest
@@ -11,6 +16,7 @@ from sqlalchemy import func, select
 import api.batch
 from agents.qm.context import QMContext
 from api.batch import BatchSetup, evaluate_chunk, evaluate_stream
+from core.errors import ZhijianError
 from core.models import Conversation
 from core.settings import Settings
 from core.store import EvaluationRow, Store, TicketRow
@@ -87,12 +93,15 @@ def test_an_error_mid_chunk_keeps_what_finished_before_it(store: Store, qm_conte
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("forked_here", [True, False], ids=["helpers-forked-here", "fork-server"])
 def test_worker_processes_store_and_report_what_one_process_does(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forked_here: bool
 ) -> None:
-    """A batch spread over worker processes (forked from the fork server) gives the in-process results."""
+    """A batch spread over processes (helpers forked from this one, or workers forked from the fork server) gives
+    the in-process results, in input order, each stored once."""
     conversations = [c for c in read_path(SAMPLE_CONVERSATIONS, max_bytes=10**9) if isinstance(c, Conversation)]
     items: list[tuple[Conversation, str | None]] = [(c, None) for c in conversations]
+    monkeypatch.setattr(api.batch, "_forkable", lambda: forked_here)
 
     def run(folder: str, in_process_up_to: int) -> list[dict[str, object]]:
         monkeypatch.setattr(api.batch, "IN_PROCESS_UP_TO", in_process_up_to)
@@ -112,3 +121,38 @@ def test_worker_processes_store_and_report_what_one_process_does(
     stored = Store.from_url(Settings(data_dir=tmp_path / "two").resolved_database_url)
     assert _count(stored, EvaluationRow) == len(conversations)
     stored.engine.dispose()
+
+
+def test_helpers_are_forked_here_only_from_a_plain_single_threaded_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another Python thread (it may hold a lock the child inherits held) or a library running a native thread
+    pool sends the batch to the fork server instead."""
+    for name in api.batch._UNFORKABLE_MODULES:
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    assert api.batch._forkable()
+    release = threading.Event()
+    thread = threading.Thread(target=release.wait)
+    thread.start()
+    try:
+        assert not api.batch._forkable()
+    finally:
+        release.set()
+        thread.join()
+    monkeypatch.setitem(sys.modules, "grpc", types.ModuleType("grpc"))
+    assert not api.batch._forkable()
+
+
+def _stop_abruptly(chunk: list[tuple[Conversation, str | None]]) -> list[api.batch.Outcome]:
+    os._exit(9)  # a helper killed mid-chunk (out of memory, kill -9)
+
+
+@pytest.mark.slow
+def test_a_helper_stopping_abruptly_ends_the_batch_with_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(api.batch, "_forkable", lambda: True)
+    monkeypatch.setattr(api.batch, "IN_PROCESS_UP_TO", 4)
+    monkeypatch.setattr(api.batch, "CHUNK", 4)
+    monkeypatch.setattr(api.batch, "_evaluate_helper_chunk", _stop_abruptly)
+    setup = BatchSetup(Settings(data_dir=tmp_path, workers=2), None, dry_run=True)
+    with pytest.raises(ZhijianError, match="stopped abruptly"):
+        list(evaluate_stream(_calls(40), setup))
