@@ -7,7 +7,8 @@ answer and a customer sent to look it up alone are rude or perfunctory, "我这�
 early-repayment charge or a lock-up once in the call, then said away, and a wealth product or a policy said to be
 covered by deposit insurance "like a deposit", are wrong information (B01); a policy named by its kind or its premium
 ("终身年金", "两全保险", "首期保费") is an insurance sale that needs its cooling-off period told (C06); a call-back
-answer the customer took back, then recorded as first given, is an inconsistency not reconfirmed (C10).
+answer the customer took back, then recorded as first given, is an inconsistency not reconfirmed (C10); the lock-up
+told as an answer about redemption — a warning, or a (wrong) claim it can be redeemed — recommends nothing (C04).
 
 Every sentence here is written fresh for the test (no set's wording); each case failed before its fix.
 """
@@ -300,3 +301,26 @@ def test_hedged_answer_recorded_truly_passes(engine: RuleEngine, close: str) -> 
 def test_answer_kept_and_recorded_passes(engine: RuleEngine) -> None:
     transcript = "坐席：这笔理财是您本人在手机上买的吗？\n客户：是我自己买的。\n坐席：好的，那我这边记录为本人购买。"
     assert _verdict(engine, "CB-HEDGE-RECORDED", transcript, "callback") is Verdict.PASS
+
+
+# ── C04: the lock-up told as an answer about redemption recommends no closed product ──
+
+_NEED = "客户：这钱下个月要交房租的。\n"
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "坐席：那您要留意，这款六个月封闭，封闭期内是没法提前赎回的。",
+        "坐席：合同上写着这款封闭期内不开放赎回，到期是明年三月。",
+        "坐席：放心，这款持有期里也可以赎回，很方便。",
+    ],
+)
+def test_lock_up_told_about_redemption_is_no_mismatch(engine: RuleEngine, reply: str) -> None:
+    transcript = f"坐席：您好，我是理财经理小唐。\n{_NEED}{reply}\n客户：好。"
+    assert _verdict(engine, "WS-SUITABILITY-MISMATCH", transcript, "wealth_sales") is Verdict.PASS
+
+
+def test_closed_product_recommended_still_fails(engine: RuleEngine) -> None:
+    transcript = f"坐席：您好，我是理财经理小唐。\n{_NEED}坐席：那给您推荐这款六个月封闭的，收益高一些。\n客户：好。"
+    assert _verdict(engine, "WS-SUITABILITY-MISMATCH", transcript, "wealth_sales") is Verdict.FAIL
